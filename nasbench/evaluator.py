@@ -1,0 +1,42 @@
+"""Evaluators answer "how good is this architecture on this task at this fidelity, at what compute".
+
+``TrainingEvaluator`` trains with the shared recipe; a tabular evaluator (NAS-Bench-201)
+answers from a table behind the same interface, so a strategy cannot tell them apart.
+"""
+from __future__ import annotations
+
+import abc
+from typing import TYPE_CHECKING
+
+from nasbench.records import Architecture, Cost, Evaluation, Fidelity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spaces.base import SearchSpace
+
+
+class Evaluator(abc.ABC):
+    """One (space, task) pair's source of evaluations; deterministic given (arch, fidelity, seed)."""
+
+    space: "SearchSpace"
+    task_name: str
+    metric_name: str
+    search_fidelity: Fidelity
+    final_fidelity: Fidelity
+
+    @abc.abstractmethod
+    def cost(self, arch: Architecture) -> Cost:
+        """MACs, parameters and latency of ``arch`` on this task (free: nothing is charged)."""
+
+    @abc.abstractmethod
+    def compute(self, arch: Architecture, fidelity: Fidelity) -> float:
+        """MACs the ledger is charged for evaluating ``arch`` at ``fidelity``, known in advance."""
+
+    @abc.abstractmethod
+    def evaluate(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str = "val") -> Evaluation:
+        """Train (or look up) ``arch`` and measure its metric on ``split`` (``test`` only for finals)."""
+
+    @property
+    def reference_macs(self) -> float:
+        """MACs of the largest network of the space on this task: the fixed hypervolume reference."""
+        hi = self.space.bounds[1]
+        return float(self.cost(self.space.make(hi)).macs)
