@@ -76,6 +76,10 @@ class SearchSpace(abc.ABC):
             raise InvalidArchitecture(f"malformed architecture key {key!r}") from None
         return self.from_dict({"space": space, "genes": values})
 
+    def reference(self) -> Architecture:
+        """A mid-size architecture (the middle option of every gene); budgets are counted in its trainings."""
+        return self.make((n - 1) // 2 for n in self.choices)
+
     def size(self) -> int:
         """Number of distinct architectures (distinct canonical genotypes)."""
         return math.prod(self.choices)

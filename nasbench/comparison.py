@@ -1,0 +1,302 @@
+"""The comparison runner: every strategy gets the same space, tasks, budget and final recipe."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from nasbench import indicators
+from nasbench.benchmarks import Benchmark, get_benchmark
+from nasbench.context import SearchContext
+from nasbench.errors import BudgetExhausted, ConfigError, CorruptResults
+from nasbench.evaluator import Evaluator
+from nasbench.ledger import UNITS, Ledger
+from nasbench.records import Architecture, Evaluation
+
+log = logging.getLogger(__name__)
+
+BUDGET_UNITS = ("evals",) + UNITS
+
+
+@dataclass(frozen=True)
+class ComparisonConfig:
+    """What to compare. ``budget`` is per (strategy, task, seed), in ``budget_unit``.
+
+    ``evals`` counts trainings of the space's reference (mid-size) architecture at search
+    fidelity, converted to MACs per task so that the ledger stays in MACs.
+    """
+
+    strategies: tuple[str, ...]
+    tasks: tuple[str, ...]
+    benchmark: str = "embedded"
+    budget: float = 20.0
+    budget_unit: str = "evals"
+    seeds: int = 1
+    k: int = 5
+    params: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def validate(self) -> Benchmark:
+        """Check every setting before any compute is spent; returns the benchmark."""
+        from strategies import get_strategy
+
+        bench = get_benchmark(self.benchmark)
+        if not self.strategies:
+            raise ConfigError("no strategy given")
+        for name in self.strategies:
+            get_strategy(name)
+        bench.check_tasks(self.tasks)
+        if self.budget_unit not in BUDGET_UNITS:
+            raise ConfigError(f"unknown budget unit {self.budget_unit!r}; choose from {', '.join(BUDGET_UNITS)}")
+        if not (math.isfinite(self.budget) and self.budget > 0):
+            raise ConfigError(f"budget must be > 0, got {self.budget:g}")
+        if self.seeds <= 0:
+            raise ConfigError(f"seeds must be >= 1, got {self.seeds}")
+        if self.k <= 0:
+            raise ConfigError(f"k (proposals per task) must be >= 1, got {self.k}")
+        for name, params in self.params.items():
+            if name not in self.strategies:
+                raise ConfigError(f"parameters given for {name!r}, which is not among the strategies {', '.join(self.strategies)}")
+            get_strategy(name).create(**params)
+        return bench
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["params"] = {k: dict(v) for k, v in self.params.items()}
+        return d
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One (strategy, task, seed) search and the final evaluation of its proposals."""
+
+    strategy: str
+    task: str
+    seed: int
+    status: str
+    budget: float
+    budget_unit: str
+    k: int
+    compute_used: float
+    wall_seconds: float
+    n_evaluations: int
+    finals: tuple[dict[str, Any], ...]
+    hypervolume: float
+    best_metric: float
+    indicators: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def key(self) -> tuple[str, str, int]:
+        return (self.strategy, self.task, self.seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["finals"] = list(self.finals)
+        d["indicators"] = dict(self.indicators)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RunResult":
+        return cls(**{**d, "finals": tuple(d["finals"]), "indicators": dict(d.get("indicators", {}))})
+
+
+def normalized_hypervolume(metrics: np.ndarray, macs: np.ndarray, reference_macs: float) -> float:
+    """HV of (1 - metric, MACs / reference MACs) with the fixed reference point (1, 1): in [0, 1]."""
+    if len(metrics) == 0:
+        return 0.0
+    F = np.column_stack([1.0 - metrics, macs / reference_macs])
+    return indicators.hypervolume(F, np.array([1.0, 1.0]))
+
+
+class Comparison:
+    """Runs the (strategy x task x seed) grid and writes results incrementally to ``out``.
+
+    Runs already in ``out/runs.jsonl`` with the same settings are skipped (resume), so an
+    interrupted comparison loses nothing it had finished.
+    """
+
+    RUNS = "runs.jsonl"
+    ARCHIVE = "archive.jsonl"
+    CONFIG = "config.json"
+
+    def __init__(
+        self,
+        config: ComparisonConfig,
+        out: Path | None = None,
+        on_event: Callable[..., None] | None = None,
+    ) -> None:
+        self.config = config
+        self.bench = config.validate()
+        self.out = Path(out) if out is not None else None
+        self._notify = on_event or (lambda *args, **kwargs: None)
+        from spaces import get_space
+
+        self.space = get_space(self.bench.space)
+        self._evaluators: dict[str, Evaluator] = {}
+        if self.out is not None:
+            self._prepare_out()
+
+    # -- output folder -------------------------------------------------------------------
+    def _prepare_out(self) -> None:
+        assert self.out is not None
+        try:
+            self.out.mkdir(parents=True, exist_ok=True)
+            probe = self.out / ".write-test"
+            probe.write_text("ok")
+            probe.unlink()
+        except OSError as exc:
+            raise ConfigError(f"output folder {str(self.out)!r} is not writable ({exc.strerror}); choose another --out") from None
+        (self.out / self.CONFIG).write_text(json.dumps(self.config.to_dict(), indent=2))
+
+    def completed(self) -> dict[tuple[str, str, int], RunResult]:
+        """Runs already recorded in the output folder under the same budget and K."""
+        if self.out is None or not (self.out / self.RUNS).exists():
+            return {}
+        return {
+            run.key: run
+            for run in load_runs(self.out / self.RUNS)
+            if run.task in self.config.tasks
+            and run.k == self.config.k
+            and (run.budget, run.budget_unit) == self.budget_for(run.task)
+        }
+
+    def evaluator(self, task: str) -> Evaluator:
+        if task not in self._evaluators:
+            self._evaluators[task] = self.bench.make_evaluator(self.space, task)
+        return self._evaluators[task]
+
+    def budget_for(self, task: str) -> tuple[float, str]:
+        """The ledger budget and unit of one run on ``task``."""
+        if self.config.budget_unit != "evals":
+            return self.config.budget, self.config.budget_unit
+        ev = self.evaluator(task)
+        return self.config.budget * ev.compute(self.space.reference(), ev.search_fidelity), "macs"
+
+    # -- running -------------------------------------------------------------------------
+    def run(self) -> list[RunResult]:
+        from strategies import get_strategy
+
+        done = self.completed()
+        results = []
+        for name in self.config.strategies:
+            cls = get_strategy(name)
+            missing = cls.requires - self.space.capabilities
+            if missing:
+                raise ConfigError(f"strategy {name!r} needs {', '.join(sorted(missing))}, which space {self.space.name!r} lacks")
+        for name in self.config.strategies:
+            for task in self.config.tasks:
+                for seed in range(self.config.seeds):
+                    if (name, task, seed) in done:
+                        results.append(done[(name, task, seed)])
+                        continue
+                    result = self.run_one(name, task, seed)
+                    self._record(result)
+                    results.append(result)
+        return results
+
+    def run_one(self, name: str, task: str, seed: int) -> RunResult:
+        """Search with one strategy on one task and seed, then final-evaluate its proposals."""
+        from strategies import get_strategy
+
+        strategy = get_strategy(name).create(**self.config.params.get(name, {}))
+        evaluator = self.evaluator(task)
+        budget, unit = self.budget_for(task)
+        ledger = Ledger(budget, unit)
+        ctx = SearchContext(
+            self.space, {task: evaluator}, ledger, seed, self.config.k,
+            on_evaluation=lambda e, led: self._notify("evaluation", strategy=name, task=task, seed=seed, ledger=led),
+        )
+        self._notify("run_start", strategy=name, task=task, seed=seed, ledger=ledger)
+        start = time.perf_counter()
+        status = "ok"
+        try:
+            proposals = self._normalise(strategy.search(ctx), task)
+        except BudgetExhausted:
+            proposals = ctx.front()
+        except Exception as exc:  # one strategy crashing must not stop the comparison
+            log.exception("strategy %s failed on %s seed %d", name, task, seed)
+            status, proposals = f"failed: {type(exc).__name__}: {exc}", []
+        if len(proposals) > self.config.k:
+            status, proposals = f"failed: proposed {len(proposals)} architectures, K={self.config.k}", []
+        search_seconds = time.perf_counter() - start
+        self._write_archive(name, task, seed, ctx)
+        self._notify("finals", strategy=name, task=task, seed=seed, n=len(proposals))
+        finals = [evaluator.evaluate(a, evaluator.final_fidelity, seed, split="test") for a in proposals]
+        result = self._summarise(name, task, seed, status, ledger, search_seconds, len(ctx.archive), finals)
+        self._notify("run_end", result=result)
+        return result
+
+    def _normalise(self, proposals: Any, task: str) -> list[Architecture]:
+        """Proposals as a de-duplicated list of valid architectures of this space."""
+        if isinstance(proposals, Mapping):
+            proposals = proposals.get(task, [])
+        archs = []
+        for arch in proposals:
+            if arch.space != self.space.name:
+                raise ConfigError(f"proposed an architecture of space {arch.space!r} in a {self.space.name!r} comparison")
+            archs.append(self.space.make(arch.genes))
+        return list(dict.fromkeys(archs))
+
+    def _summarise(
+        self, name: str, task: str, seed: int, status: str, ledger: Ledger,
+        search_seconds: float, n_evaluations: int, finals: list[Evaluation],
+    ) -> RunResult:
+        ok = [f for f in finals if f.ok]
+        metrics = np.array([f.metric for f in ok])
+        macs = np.array([float(f.cost.macs) for f in ok])
+        on_front = indicators.non_dominated(np.column_stack([1.0 - metrics, macs])) if ok else np.array([], bool)
+        front_of = {f.arch: bool(m) for f, m in zip(ok, on_front)}
+        rows = tuple(
+            {
+                "arch": f.arch.key,
+                "metric": f.metric,
+                "macs": f.cost.macs,
+                "params": f.cost.params,
+                "latency_ms": f.cost.latency_ms,
+                "status": f.status.value,
+                "on_front": front_of.get(f.arch, False),
+            }
+            for f in finals
+        )
+        extra = dict(self.bench.indicators(task, metrics, macs)) if self.bench.indicators else {}
+        return RunResult(
+            strategy=name, task=task, seed=seed, status=status,
+            budget=ledger.budget, budget_unit=ledger.unit, k=self.config.k, compute_used=ledger.spent.macs,
+            wall_seconds=search_seconds, n_evaluations=n_evaluations, finals=rows,
+            hypervolume=normalized_hypervolume(metrics, macs, self.evaluator(task).reference_macs),
+            best_metric=float(metrics.max()) if len(metrics) else float("nan"),
+            indicators=extra,
+        )
+
+    # -- persistence ---------------------------------------------------------------------
+    def _record(self, result: RunResult) -> None:
+        if self.out is not None:
+            with open(self.out / self.RUNS, "a") as f:
+                f.write(json.dumps(result.to_dict()) + "\n")
+
+    def _write_archive(self, name: str, task: str, seed: int, ctx: SearchContext) -> None:
+        if self.out is None:
+            return
+        with open(self.out / self.ARCHIVE, "a") as f:
+            for i, entry in enumerate(ctx.archive):
+                row = {"strategy": name, "seed": seed, "index": i, "budget_used": entry.budget_used}
+                f.write(json.dumps({**row, **entry.evaluation.to_dict()}) + "\n")
+
+
+def load_runs(path: Path) -> list[RunResult]:
+    """Read ``runs.jsonl`` back; ``CorruptResults`` names the first bad line."""
+    runs = []
+    with open(path) as f:
+        for number, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                runs.append(RunResult.from_dict(json.loads(line)))
+            except (json.JSONDecodeError, TypeError, KeyError) as exc:
+                raise CorruptResults(f"{path} line {number} is not a valid run record ({exc}); repair or remove it") from None
+    return runs

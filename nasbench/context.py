@@ -1,0 +1,122 @@
+"""The search context: a strategy's only door to data, compute, randomness and the archive."""
+from __future__ import annotations
+
+import contextlib
+import logging
+from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
+
+import numpy as np
+
+from nasbench import indicators
+from nasbench.archive import Archive, objectives
+from nasbench.errors import ConfigError, InvalidArchitecture
+from nasbench.evaluator import Evaluator
+from nasbench.ledger import Ledger
+from nasbench.records import Architecture, Cost, Evaluation, Fidelity
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spaces.base import SearchSpace
+
+log = logging.getLogger(__name__)
+
+
+class SearchContext:
+    """What one (strategy, tasks, seed) search may use; every spend goes through its ledger.
+
+    The test split is not reachable from here: evaluations are always on the validation split.
+    """
+
+    def __init__(
+        self,
+        space: "SearchSpace",
+        evaluators: Mapping[str, Evaluator],
+        ledger: Ledger,
+        seed: int,
+        k: int,
+        on_evaluation: Callable[[Evaluation, Ledger], None] | None = None,
+    ) -> None:
+        if not evaluators:
+            raise ConfigError("a search needs at least one task")
+        self.space = space
+        self.tasks: tuple[str, ...] = tuple(evaluators)
+        self.ledger = ledger
+        self.seed = seed
+        self.k = k
+        self.rng = np.random.default_rng(seed)
+        self.archive = Archive()
+        self._evaluators = dict(evaluators)
+        self._on_evaluation = on_evaluation
+
+    # -- which task ----------------------------------------------------------------------
+    @property
+    def task(self) -> str:
+        """The task of a single-task search."""
+        if len(self.tasks) != 1:
+            raise ConfigError(f"this search has several tasks {self.tasks}; name one")
+        return self.tasks[0]
+
+    def _evaluator(self, task: str | None) -> Evaluator:
+        name = self.task if task is None else task
+        if name not in self._evaluators:
+            raise ConfigError(f"unknown task {name!r}; this search has {', '.join(self.tasks)}")
+        return self._evaluators[name]
+
+    def metric_name(self, task: str | None = None) -> str:
+        return self._evaluator(task).metric_name
+
+    def search_fidelity(self, task: str | None = None) -> Fidelity:
+        return self._evaluator(task).search_fidelity
+
+    # -- spending ------------------------------------------------------------------------
+    def _check(self, arch: Architecture) -> Architecture:
+        if arch.space != self.space.name:
+            raise InvalidArchitecture(f"architecture of space {arch.space!r} given to a {self.space.name!r} search")
+        return self.space.make(arch.genes)
+
+    def evaluate(self, arch: Architecture, task: str | None = None, fidelity: Fidelity | None = None) -> Evaluation:
+        """Train ``arch`` at ``fidelity`` (the task's search fidelity by default) and score it on val.
+
+        Every call is charged, repeats included; raises ``BudgetExhausted`` before training
+        when the charge would not fit.
+        """
+        arch = self._check(arch)
+        evaluator = self._evaluator(task)
+        fidelity = fidelity or evaluator.search_fidelity
+        with self.ledger.operation(evaluator.compute(arch, fidelity), queries=1, what=f"evaluate {arch.key}"):
+            result = evaluator.evaluate(arch, fidelity, self.seed, split="val")
+        self.archive.add(result, self.ledger.used)
+        if self._on_evaluation is not None:
+            self._on_evaluation(result, self.ledger)
+        return result
+
+    def evaluate_many(
+        self, archs: Sequence[Architecture], task: str | None = None, fidelity: Fidelity | None = None
+    ) -> list[Evaluation]:
+        """Evaluate a batch in order (stops with ``BudgetExhausted`` at the first that does not fit)."""
+        return [self.evaluate(a, task, fidelity) for a in archs]
+
+    def cost(self, arch: Architecture, task: str | None = None) -> Cost:
+        """MACs, parameters and latency: free, nothing is charged."""
+        return self._evaluator(task).cost(self._check(arch))
+
+    @contextlib.contextmanager
+    def charge(self, macs: float, what: str) -> Iterator[None]:
+        """Meter an operation a strategy runs itself (a supernet step, a proxy score)."""
+        with self.ledger.operation(macs, queries=0, what=what):
+            yield
+
+    # -- results -------------------------------------------------------------------------
+    def front(self, task: str | None = None, k: int | None = None) -> list[Architecture]:
+        """The archive's non-dominated architectures (val metric up, MACs down), at most ``k`` spread along it."""
+        task = self.task if task is None else task
+        unique: dict[Architecture, Evaluation] = {}
+        for e in self.archive.evaluations(task):
+            if e.ok:
+                unique[e.arch] = e
+        if not unique:
+            return []
+        evaluations = list(unique.values())
+        F = objectives(evaluations)
+        front = np.flatnonzero(indicators.non_dominated(F))
+        keep = indicators.select_spread(F[front], self.k if k is None else k)
+        return [evaluations[i].arch for i in front[keep]]

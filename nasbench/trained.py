@@ -1,0 +1,82 @@
+"""The evaluator of the embedded tasks: build, train with the shared recipe, score, all cached."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+import torch
+
+from nasbench.evaluator import Evaluator
+from nasbench.records import Architecture, Cost, Evaluation, Fidelity, Status
+from nasbench.tasks.base import Task
+from nasbench.training import Diverged, Recipe, train, training_subset
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spaces.base import SearchSpace
+
+log = logging.getLogger(__name__)
+
+
+class TrainingEvaluator(Evaluator):
+    """Trains ``arch`` on the task's train split with one shared recipe and scores val or test.
+
+    Results are memoised by (architecture, fidelity, seed, split), so an architecture that two
+    strategies propose is trained once; the ledger still charges each search that asks.
+    """
+
+    def __init__(self, space: "SearchSpace", task: Task, recipe: Recipe = Recipe(), latency: bool = True) -> None:
+        self.space = space
+        self.task = task
+        self.task_name = task.name
+        self.metric_name = task.metric_name
+        self.recipe = recipe
+        self.latency = latency
+        self.search_fidelity = Fidelity(task.search_epochs)
+        self.final_fidelity = Fidelity(task.final_epochs)
+        self._costs: dict[Architecture, Cost] = {}
+        self._results: dict[tuple[Architecture, Fidelity, int, str], Evaluation] = {}
+
+    def cost(self, arch: Architecture) -> Cost:
+        if arch not in self._costs:
+            self._costs[arch] = self.space.cost(arch, self.task, latency=self.latency)
+        return self._costs[arch]
+
+    def compute(self, arch: Architecture, fidelity: Fidelity, split: str = "val") -> float:
+        n_train = len(training_subset(self.task.split("train"), fidelity, 0))
+        n_eval = len(self.task.split(split))
+        return float(self.cost(arch).macs) * (3 * n_train * fidelity.epochs + n_eval)
+
+    def evaluate(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str = "val") -> Evaluation:
+        key = (arch, fidelity, seed, split)
+        if key not in self._results:
+            self._results[key] = self._train_and_score(arch, fidelity, seed, split)
+        return self._results[key]
+
+    def _train_and_score(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str) -> Evaluation:
+        start = time.perf_counter()
+        status, metric = Status.OK, float("nan")
+        try:
+            torch.manual_seed(seed)
+            model = self.space.build(arch, self.task)
+            data = training_subset(self.task.split("train"), fidelity, seed)
+            train(model, self.task, data, fidelity.epochs, seed, self.recipe)
+            metric = float(self.task.score(model, self.task.split(split)))
+        except Diverged as exc:
+            status = Status.DIVERGED
+            log.warning("%s diverged on %s: %s", arch.key, self.task_name, exc)
+        except (RuntimeError, ValueError) as exc:
+            status = Status.FAILED
+            log.warning("%s failed on %s: %s", arch.key, self.task_name, exc)
+        return Evaluation(
+            arch=arch,
+            task=self.task_name,
+            fidelity=fidelity,
+            metric=metric,
+            cost=self.cost(arch),
+            compute=self.compute(arch, fidelity, split),
+            wall_seconds=time.perf_counter() - start,
+            status=status,
+            split=split,
+            seed=seed,
+        )
