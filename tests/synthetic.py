@@ -35,14 +35,14 @@ class SyntheticEvaluator(Evaluator):
         self.calls = 0
 
     def cost(self, arch: Architecture) -> Cost:
-        return Cost(macs=1000 * (1 + sum(g * g for g in arch.genes)), params=10 + sum(arch.genes))
+        return Cost(macs=1000 * (6 + sum(arch.genes)), params=10 + sum(arch.genes))
 
     def compute(self, arch: Architecture, fidelity: Fidelity) -> float:
         return 3.0 * self.cost(arch).macs * 100 * fidelity.epochs
 
     def true_metric(self, arch: Architecture) -> float:
         g = np.asarray(arch.genes, dtype=float)
-        return float(0.5 + 0.08 * np.sqrt(g).sum() - 0.01 * abs(g[0] - g[1]))
+        return float(0.3 + 0.05 * np.sqrt(g).sum() - 0.02 * abs(g[0] - g[1]))
 
     def evaluate(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str = "val") -> Evaluation:
         self.calls += 1
