@@ -55,6 +55,8 @@ def train(model: nn.Module, task: Task, data: Split, epochs: int, seed: int, rec
     seen = 0
     for _ in range(epochs):
         for inputs, targets in data.batches(recipe.batch_size, generator):
+            if len(inputs) < 2:  # BatchNorm cannot train on one sample at a 1x1 resolution
+                continue
             loss = task.loss(model(inputs), targets)
             if not torch.isfinite(loss):
                 raise Diverged(f"loss {loss.item()} after {seen} samples")
