@@ -6,9 +6,11 @@ from typing import Any
 from nasbench.errors import ConfigError
 from spaces.base import SearchSpace
 from spaces.mobile import MobileSpace
+from spaces.nb201 import NB201Space
 
 SPACES: dict[str, type[SearchSpace]] = {
     "mobile": MobileSpace,
+    "nb201": NB201Space,
 }
 
 
