@@ -34,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="proposals per task, the same for every strategy")
     p.add_argument("--param", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
                    help="a strategy hyper-parameter, e.g. rea.population=20 (repeatable)")
+    p.add_argument("--workers", type=int, default=1, help="runs in parallel worker processes (one torch thread each)")
     p.add_argument("--out", help="output folder (default results/<preset>); finished runs there are kept and skipped")
     p.add_argument("--list", action="store_true", help="list the strategies and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="with --list: show hyper-parameters; otherwise log more")
@@ -133,7 +134,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     out = Path(args.out or f"results/{preset_name}")
     start = time.perf_counter()
-    comparison = Comparison(config, out, on_event=_Progress(not args.no_progress))
+    comparison = Comparison(config, out, on_event=_Progress(not args.no_progress), workers=args.workers)
     runs = comparison.run()
     table = write_outputs(runs, out, title=f"Comparison on {config.benchmark}: {', '.join(config.tasks)}")
     print(table)

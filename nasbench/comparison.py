@@ -4,10 +4,12 @@ from __future__ import annotations
 import json
 import logging
 import math
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -88,6 +90,7 @@ class RunResult:
     finals: tuple[dict[str, Any], ...]
     hypervolume: float
     best_metric: float
+    selected_metric: float
     indicators: Mapping[str, float] = field(default_factory=dict)
 
     @property
@@ -129,8 +132,12 @@ class Comparison:
         config: ComparisonConfig,
         out: Path | None = None,
         on_event: Callable[..., None] | None = None,
+        workers: int = 1,
     ) -> None:
+        if workers < 1:
+            raise ConfigError(f"workers must be >= 1, got {workers}")
         self.config = config
+        self.workers = workers
         self.bench = config.validate()
         self.out = Path(out) if out is not None else None
         self._notify = on_event or (lambda *args, **kwargs: None)
@@ -182,25 +189,38 @@ class Comparison:
         from strategies import get_strategy
 
         done = self.completed()
-        results = []
         for name in self.config.strategies:
             cls = get_strategy(name)
             missing = cls.requires - self.space.capabilities
             if missing:
                 raise ConfigError(f"strategy {name!r} needs {', '.join(sorted(missing))}, which space {self.space.name!r} lacks")
-        for name in self.config.strategies:
-            for task in self.config.tasks:
-                for seed in range(self.config.seeds):
-                    if (name, task, seed) in done:
-                        results.append(done[(name, task, seed)])
-                        continue
-                    result = self.run_one(name, task, seed)
-                    self._record(result)
-                    results.append(result)
-        return results
+        grid = [(n, t, s) for n in self.config.strategies for t in self.config.tasks for s in range(self.config.seeds)]
+        results = {key: done[key] for key in grid if key in done}
+        todo = [key for key in grid if key not in done]
+        if self.workers > 1 and len(todo) > 1:
+            finished = self._run_parallel(todo)
+        else:
+            finished = (self.run_one(*key) for key in todo)
+        for result, archive in finished:
+            self._record(result, archive)
+            results[result.key] = result
+        return [results[key] for key in grid]
 
-    def run_one(self, name: str, task: str, seed: int) -> RunResult:
-        """Search with one strategy on one task and seed, then final-evaluate its proposals."""
+    def _run_parallel(self, todo: list[tuple[str, str, int]]) -> Iterator[tuple[RunResult, list[dict[str, Any]]]]:
+        """Runs in worker processes (one torch thread each), yielded as they finish."""
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(self.config,)) as pool:
+            futures = [pool.submit(_run_in_worker, key) for key in todo]
+            for future in as_completed(futures):
+                result, archive = future.result()
+                self._notify("run_end", result=result)
+                yield result, archive
+
+    def run_one(self, name: str, task: str, seed: int) -> tuple[RunResult, list[dict[str, Any]]]:
+        """Search with one strategy on one task and seed, final-evaluate its proposals.
+
+        Returns the run record and its search archive as rows for ``archive.jsonl``.
+        """
         from strategies import get_strategy
 
         strategy = get_strategy(name).create(**self.config.params.get(name, {}))
@@ -224,12 +244,11 @@ class Comparison:
         if len(proposals) > self.config.k:
             status, proposals = f"failed: proposed {len(proposals)} architectures, K={self.config.k}", []
         search_seconds = time.perf_counter() - start
-        self._write_archive(name, task, seed, ctx)
         self._notify("finals", strategy=name, task=task, seed=seed, n=len(proposals))
         finals = [evaluator.evaluate(a, evaluator.final_fidelity, seed, split="test") for a in proposals]
-        result = self._summarise(name, task, seed, status, ledger, search_seconds, len(ctx.archive), finals)
+        result = self._summarise(name, task, seed, status, ledger, search_seconds, ctx, finals)
         self._notify("run_end", result=result)
-        return result
+        return result, archive_rows(name, seed, ctx)
 
     def _normalise(self, proposals: Any, task: str) -> list[Architecture]:
         """Proposals as a de-duplicated list of valid architectures of this space."""
@@ -244,8 +263,11 @@ class Comparison:
 
     def _summarise(
         self, name: str, task: str, seed: int, status: str, ledger: Ledger,
-        search_seconds: float, n_evaluations: int, finals: list[Evaluation],
+        search_seconds: float, ctx: SearchContext, finals: list[Evaluation],
     ) -> RunResult:
+        val_metric = {e.arch: e.metric for e in ctx.archive.evaluations(task) if e.ok}
+        selected = max(finals, key=lambda f: val_metric.get(f.arch, -np.inf), default=None)
+        selected_metric = selected.metric if selected is not None else float("nan")
         ok = [f for f in finals if f.ok]
         metrics = np.array([f.metric for f in ok])
         macs = np.array([float(f.cost.macs) for f in ok])
@@ -260,32 +282,54 @@ class Comparison:
                 "latency_ms": f.cost.latency_ms,
                 "status": f.status.value,
                 "on_front": front_of.get(f.arch, False),
+                "selected": f is selected,
             }
             for f in finals
         )
-        extra = dict(self.bench.indicators(task, metrics, macs)) if self.bench.indicators else {}
+        extra = dict(self.bench.indicators(task, metrics, macs, selected_metric)) if self.bench.indicators else {}
         return RunResult(
             strategy=name, task=task, seed=seed, status=status,
             budget=ledger.budget, budget_unit=ledger.unit, k=self.config.k, compute_used=ledger.spent.macs,
-            wall_seconds=search_seconds, n_evaluations=n_evaluations, finals=rows,
+            wall_seconds=search_seconds, n_evaluations=len(ctx.archive), finals=rows,
             hypervolume=normalized_hypervolume(metrics, macs, self.evaluator(task).reference_macs),
             best_metric=float(metrics.max()) if len(metrics) else float("nan"),
+            selected_metric=selected_metric,
             indicators=extra,
         )
 
     # -- persistence ---------------------------------------------------------------------
-    def _record(self, result: RunResult) -> None:
-        if self.out is not None:
-            with open(self.out / self.RUNS, "a") as f:
-                f.write(json.dumps(result.to_dict()) + "\n")
-
-    def _write_archive(self, name: str, task: str, seed: int, ctx: SearchContext) -> None:
+    def _record(self, result: RunResult, archive: list[dict[str, Any]]) -> None:
+        """Append a finished run and its archive to the output folder."""
         if self.out is None:
             return
         with open(self.out / self.ARCHIVE, "a") as f:
-            for i, entry in enumerate(ctx.archive):
-                row = {"strategy": name, "seed": seed, "index": i, "budget_used": entry.budget_used}
-                f.write(json.dumps({**row, **entry.evaluation.to_dict()}) + "\n")
+            f.writelines(json.dumps(row) + "\n" for row in archive)
+        with open(self.out / self.RUNS, "a") as f:
+            f.write(json.dumps(result.to_dict()) + "\n")
+
+
+_worker_comparison: Comparison | None = None
+
+
+def _init_worker(config: ComparisonConfig) -> None:
+    global _worker_comparison
+    import torch
+
+    torch.set_num_threads(1)
+    _worker_comparison = Comparison(config)
+
+
+def _run_in_worker(key: tuple[str, str, int]) -> tuple[RunResult, list[dict[str, Any]]]:
+    assert _worker_comparison is not None
+    return _worker_comparison.run_one(*key)
+
+
+def archive_rows(strategy: str, seed: int, ctx: SearchContext) -> list[dict[str, Any]]:
+    """A search's archive as JSON-ready rows, tagged with the strategy and seed."""
+    return [
+        {"strategy": strategy, "seed": seed, "index": i, "budget_used": entry.budget_used, **entry.evaluation.to_dict()}
+        for i, entry in enumerate(ctx.archive)
+    ]
 
 
 def load_runs(path: Path) -> list[RunResult]:

@@ -13,10 +13,10 @@ from nasbench import indicators
 from nasbench.comparison import RunResult
 
 SUMMARY_FIELDS = [
-    "strategy", "task", "seed", "hypervolume", "best_metric", "n_proposals", "n_evaluations",
+    "strategy", "task", "seed", "hypervolume", "best_metric", "selected_metric", "n_proposals", "n_evaluations",
     "compute_used", "budget", "budget_unit", "wall_seconds", "status",
 ]
-FINALS_FIELDS = ["strategy", "task", "seed", "arch", "metric", "macs", "params", "latency_ms", "status", "on_front"]
+FINALS_FIELDS = ["strategy", "task", "seed", "arch", "metric", "macs", "params", "latency_ms", "status", "on_front", "selected"]
 
 
 def summary_rows(runs: Sequence[RunResult]) -> list[dict]:
@@ -24,7 +24,7 @@ def summary_rows(runs: Sequence[RunResult]) -> list[dict]:
     return [
         {
             "strategy": r.strategy, "task": r.task, "seed": r.seed, "hypervolume": r.hypervolume,
-            "best_metric": r.best_metric, "n_proposals": len(r.finals), "n_evaluations": r.n_evaluations,
+            "best_metric": r.best_metric, "selected_metric": r.selected_metric, "n_proposals": len(r.finals), "n_evaluations": r.n_evaluations,
             "compute_used": r.compute_used, "budget": r.budget, "budget_unit": r.budget_unit,
             "wall_seconds": r.wall_seconds, "status": r.status, **r.indicators,
         }
