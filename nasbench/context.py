@@ -15,6 +15,7 @@ from nasbench.ledger import Ledger
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity
 
 if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.proxies import Proxy
     from spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -98,6 +99,21 @@ class SearchContext:
     def cost(self, arch: Architecture, task: str | None = None) -> Cost:
         """MACs, parameters and latency: free, nothing is charged."""
         return self._evaluator(task).cost(self._check(arch))
+
+    def score(self, arch: Architecture, proxy: "str | Proxy", task: str | None = None) -> float:
+        """A data-free proxy's score of ``arch`` built for ``task``'s input (higher is better).
+
+        Charged ``proxy.compute`` MACs and one query before it runs (``BudgetExhausted`` when that
+        does not fit); seeded by the search seed, so the same network scores the same.
+        """
+        from nasbench.proxies import Subject, get_proxy
+
+        arch = self._check(arch)
+        scorer = get_proxy(proxy)
+        evaluator = self._evaluator(task)
+        subject = Subject(self.space, arch, evaluator.network_task(), evaluator.cost(arch))
+        with self.ledger.operation(scorer.compute(subject.cost), queries=1, what=f"{scorer.name} score of {arch.key}"):
+            return scorer.score(subject, self.seed)
 
     @contextlib.contextmanager
     def charge(self, macs: float, what: str) -> Iterator[None]:

@@ -6,8 +6,9 @@ answers from a table behind the same interface, so a strategy cannot tell them a
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from nasbench.errors import ConfigError
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,6 +35,16 @@ class Evaluator(abc.ABC):
     @abc.abstractmethod
     def evaluate(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str = "val") -> Evaluation:
         """Train (or look up) ``arch`` and measure its metric on ``split`` (``test`` only for finals)."""
+
+    def network_task(self) -> Any:
+        """The task object ``space.build(arch, task)`` takes (input shape, head...): proxies build networks from it.
+
+        Evaluators keep it as ``self.task`` (a trained ``Task``, or the tabular ``NB201Task``).
+        """
+        task = getattr(self, "task", None)
+        if task is None:
+            raise ConfigError(f"the {self.task_name!r} evaluator builds no networks; data-free proxies cannot score on it")
+        return task
 
     @property
     def reference_macs(self) -> float:

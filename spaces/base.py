@@ -112,6 +112,15 @@ class SearchSpace(abc.ABC):
     def build(self, arch: Architecture, task: "Task") -> "nn.Module":
         """A fresh, randomly initialised network for ``task``: backbone features -> task head."""
 
+    def backbone(self, arch: Architecture, task: "Task", *, residual: bool = True) -> "nn.Module":
+        """The feature extractor of ``build(arch, task)`` alone (spaces with the ``backbone`` capability).
+
+        It returns its stage features finest first, declares ``channels`` and ``stage_blocks``
+        (per stage, its blocks in forward order), and can be built without residual links:
+        what the data-free proxies of ``nasbench.proxies`` read.
+        """
+        raise NotImplementedError(f"the {self.name} space does not expose its backbone")
+
     def cost(self, arch: Architecture, task: "Task", latency: bool = True) -> Cost:
         """MACs and parameters of ``build(arch, task)`` (and its CPU latency if asked)."""
         from nasbench.costs import measure_cost

@@ -14,7 +14,7 @@ import math
 import operator
 from dataclasses import asdict, dataclass
 from itertools import accumulate
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 import numpy as np
 from torch import Tensor, nn
@@ -73,9 +73,12 @@ def conv_bn(
 
 
 class InvertedResidual(nn.Module):
-    """MobileNetV2 block: 1x1 expand (skipped at expansion 1), kxk depthwise, 1x1 linear project."""
+    """MobileNetV2 block: 1x1 expand (skipped at expansion 1), kxk depthwise, 1x1 linear project.
 
-    def __init__(self, cin: int, cout: int, kernel: int, expansion: int, stride: int) -> None:
+    The residual link (where shapes allow) can be left out: Zen-NAS scores networks without it.
+    """
+
+    def __init__(self, cin: int, cout: int, kernel: int, expansion: int, stride: int, residual: bool = True) -> None:
         super().__init__()
         hidden = cin * expansion
         layers = [conv_bn(cin, hidden, 1)] if expansion != 1 else []
@@ -84,7 +87,7 @@ class InvertedResidual(nn.Module):
             conv_bn(hidden, cout, 1, relu=False),
         ]
         self.body = nn.Sequential(*layers)
-        self.residual = stride == 1 and cin == cout
+        self.residual = residual and stride == 1 and cin == cout
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.body(x)
@@ -92,15 +95,24 @@ class InvertedResidual(nn.Module):
 
 
 class MobileBackbone(Backbone):
-    """Stem then 4 stages of inverted residuals; returns each stage's output, finest first."""
+    """Stem then 4 stages of inverted residuals; returns each stage's output, finest first.
+
+    ``residual=False`` builds every block without its residual link (for zero-shot proxies).
+    """
 
     def __init__(
-        self, in_channels: int, stem_stride: int, stages: Sequence[StageSpec], stem_channels: int = STEM_CHANNELS
+        self,
+        in_channels: int,
+        stem_stride: int,
+        stages: Sequence[StageSpec],
+        stem_channels: int = STEM_CHANNELS,
+        residual: bool = True,
     ) -> None:
         super().__init__()
         self.stem = conv_bn(in_channels, stem_channels, 3, stem_stride)
         self.stages = nn.ModuleList(
-            nn.Sequential(*(InvertedResidual(**asdict(block)) for block in stage.blocks)) for stage in stages
+            nn.Sequential(*(InvertedResidual(**asdict(block), residual=residual) for block in stage.blocks))
+            for stage in stages
         )
         self.channels = tuple(stage.channels for stage in stages)
         self.strides = tuple(stem_stride * s for s in accumulate(STAGE_STRIDES, operator.mul))
@@ -117,6 +129,11 @@ class MobileBackbone(Backbone):
         for m in self.modules():
             if isinstance(m, InvertedResidual) and m.residual:
                 nn.init.zeros_(m.body[-1][1].weight)
+
+    @property
+    def stage_blocks(self) -> tuple[tuple[nn.Module, ...], ...]:
+        """Per stage, its blocks in forward order; the stem opens the first stage (it shares its stride)."""
+        return ((self.stem, *self.stages[0]), *(tuple(stage) for stage in self.stages[1:]))
 
     def forward(self, x: Tensor) -> list[Tensor]:
         features = []
@@ -138,6 +155,7 @@ class MobileSpace(SearchSpace):
     """
 
     name = "mobile"
+    capabilities: ClassVar[frozenset[str]] = SearchSpace.capabilities | {"backbone"}
 
     def __init__(
         self,
@@ -254,9 +272,13 @@ class MobileSpace(SearchSpace):
         return self.make(child)
 
     # -- networks --------------------------------------------------------------------------
-    def build(self, arch: Architecture, task: "Task") -> TaskModel:
-        """The backbone of ``arch`` (stem stride 1 for inputs <= 16 px high, else 2) with the task's head."""
+    def backbone(self, arch: Architecture, task: "Task", *, residual: bool = True) -> MobileBackbone:
+        """The backbone of ``arch`` for ``task``'s input: stem stride 1 for inputs <= 16 px high, else 2."""
         in_channels, height, _ = task.input_shape
         stem_stride = 1 if height <= SMALL_INPUT else 2
-        backbone = MobileBackbone(in_channels, stem_stride, self.decode(arch), self.stem_channels)
+        return MobileBackbone(in_channels, stem_stride, self.decode(arch), self.stem_channels, residual)
+
+    def build(self, arch: Architecture, task: "Task") -> TaskModel:
+        """The backbone of ``arch`` with the task's head."""
+        backbone = self.backbone(arch, task)
         return TaskModel(backbone, task.head(backbone.channels, backbone.strides))

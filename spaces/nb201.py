@@ -13,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from nasbench.errors import InvalidArchitecture
+from nasbench.model import Backbone
 from nasbench.nb201_table import N_CELLS, accuracy_table
 from nasbench.records import Architecture
 from spaces.base import SearchSpace
@@ -37,7 +38,7 @@ class NB201Space(SearchSpace):
     """NAS-Bench-201 (NATS-Bench "tss"): one searched cell repeated in a fixed ResNet-like skeleton."""
 
     name = "nb201"
-    capabilities: ClassVar[frozenset[str]] = SearchSpace.capabilities | {"neighbours"}
+    capabilities: ClassVar[frozenset[str]] = SearchSpace.capabilities | {"neighbours", "backbone"}
 
     @property
     def choices(self) -> tuple[int, ...]:
@@ -93,8 +94,16 @@ class NB201Space(SearchSpace):
     # -- networks ------------------------------------------------------------------------
     def build(self, arch: Architecture, task: ImageClassification) -> nn.Module:  # type: ignore[override]
         """The benchmark's whole classification network for ``task`` (no separate head)."""
-        ops = [OPS[g] for g in self.make(arch.genes).genes]
-        return NB201Network(ops, task.input_shape[0], task.num_classes)
+        return NB201Network(self._ops(arch), task.input_shape[0], task.num_classes)
+
+    def backbone(  # type: ignore[override]
+        self, arch: Architecture, task: ImageClassification, *, residual: bool = True
+    ) -> "NB201Backbone":
+        """The network's feature extractor (stem, three stages, last BN-ReLU), without the classifier."""
+        return NB201Backbone(self._ops(arch), task.input_shape[0], residual)
+
+    def _ops(self, arch: Architecture) -> list[str]:
+        return [OPS[g] for g in self.make(arch.genes).genes]
 
 
 class ReLUConvBN(nn.Sequential):
@@ -140,38 +149,68 @@ class Cell(nn.Module):
 
 
 class ResidualReduction(nn.Module):
-    """The ResNet basic block between stages: two ReLU-Conv-BN (first with stride 2) + avgpool-1x1 shortcut."""
+    """The ResNet basic block between stages: two ReLU-Conv-BN (first with stride 2) + avgpool-1x1 shortcut.
 
-    def __init__(self, c_in: int, c_out: int) -> None:
+    ``residual=False`` leaves the shortcut out (Zen-NAS scores networks without residual links).
+    """
+
+    def __init__(self, c_in: int, c_out: int, residual: bool = True) -> None:
         super().__init__()
         self.conv_a = ReLUConvBN(c_in, c_out, 3, stride=2)
         self.conv_b = ReLUConvBN(c_out, c_out, 3)
-        self.shortcut = nn.Sequential(
-            nn.AvgPool2d(2, stride=2), nn.Conv2d(c_in, c_out, 1, bias=False)
+        self.shortcut = (
+            nn.Sequential(nn.AvgPool2d(2, stride=2), nn.Conv2d(c_in, c_out, 1, bias=False)) if residual else None
         )
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.shortcut(x) + self.conv_b(self.conv_a(x))
+        out = self.conv_b(self.conv_a(x))
+        return out if self.shortcut is None else self.shortcut(x) + out
+
+
+class NB201Backbone(Backbone):
+    """Stem -> 3 stages of 5 cells (a residual reduction opens stages 2 and 3) -> BN-ReLU.
+
+    Returns each stage's output, finest first; the last one after the final BN-ReLU, i.e. the
+    feature map the classifier pools.
+    """
+
+    def __init__(self, ops: list[str], in_channels: int, residual: bool = True) -> None:
+        super().__init__()
+        self.stem = nn.Sequential(
+            nn.Conv2d(in_channels, STEM_CHANNELS, 3, padding=1, bias=False), nn.BatchNorm2d(STEM_CHANNELS)
+        )
+        stages, c_prev = [], STEM_CHANNELS
+        for stage, channels in enumerate(STAGE_CHANNELS):
+            reduction = [ResidualReduction(c_prev, channels, residual)] if stage else []
+            stages.append(nn.Sequential(*reduction, *(Cell(ops, channels) for _ in range(CELLS_PER_STAGE))))
+            c_prev = channels
+        self.stages = nn.ModuleList(stages)
+        self.last_act = nn.Sequential(nn.BatchNorm2d(c_prev), nn.ReLU())
+        self.channels = STAGE_CHANNELS
+        self.strides = tuple(2**i for i in range(len(STAGE_CHANNELS)))
+
+    @property
+    def stage_blocks(self) -> tuple[tuple[nn.Module, ...], ...]:
+        """Per stage, its blocks (stem, reduction, cells) in forward order."""
+        return ((self.stem, *self.stages[0]), *(tuple(stage) for stage in self.stages[1:]))
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        features = []
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        features[-1] = self.last_act(x)
+        return features
 
 
 class NB201Network(nn.Module):
-    """Stem -> 3 stages of 5 cells with a residual reduction between them -> BN-ReLU-pool-linear."""
+    """The backbone, then global average pooling and a linear classifier."""
 
     def __init__(self, ops: list[str], in_channels: int, num_classes: int) -> None:
         super().__init__()
-        layers: list[nn.Module] = [
-            nn.Conv2d(in_channels, STEM_CHANNELS, 3, padding=1, bias=False),
-            nn.BatchNorm2d(STEM_CHANNELS),
-        ]
-        c_prev = STEM_CHANNELS
-        for stage, channels in enumerate(STAGE_CHANNELS):
-            if stage:
-                layers.append(ResidualReduction(c_prev, channels))
-            layers.extend(Cell(ops, channels) for _ in range(CELLS_PER_STAGE))
-            c_prev = channels
-        layers += [nn.BatchNorm2d(c_prev), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten()]
-        self.features = nn.Sequential(*layers)
-        self.classifier = nn.Linear(c_prev, num_classes)
+        self.backbone = NB201Backbone(ops, in_channels)
+        self.classifier = nn.Linear(STAGE_CHANNELS[-1], num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.classifier(self.features(x))
+        return self.classifier(self.backbone(x)[-1].mean(dim=(2, 3)))

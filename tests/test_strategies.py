@@ -7,7 +7,8 @@ from nasbench.ledger import Ledger
 from strategies import get_strategy, load_all
 from synthetic import SyntheticEvaluator, ToySpace
 
-STRATEGIES = sorted(load_all())
+#: Strategies the toy space can host (zero-shot and supernet ones need networks it does not build).
+STRATEGIES = sorted(name for name, cls in load_all().items() if cls.requires <= ToySpace.capabilities)
 
 
 def run(name, budget_evals=30, seed=0, k=4, **params):
