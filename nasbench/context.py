@@ -111,7 +111,7 @@ class SearchContext:
         arch = self._check(arch)
         scorer = get_proxy(proxy)
         evaluator = self._evaluator(task)
-        subject = Subject(self.space, arch, evaluator.network_task(), evaluator.cost(arch))
+        subject = Subject(self.space, arch, evaluator.network_task(), evaluator.cost)
         with self.ledger.operation(scorer.compute(subject.cost), queries=1, what=f"{scorer.name} score of {arch.key}"):
             return scorer.score(subject, self.seed)
 

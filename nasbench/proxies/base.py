@@ -4,8 +4,8 @@ from __future__ import annotations
 import abc
 import math
 import sys
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
 
 import torch
 
@@ -26,17 +26,26 @@ def safe_log(value: float) -> float:
 
 @dataclass(frozen=True)
 class Subject:
-    """What a proxy scores: an architecture of a space, on a task's input, with its known cost."""
+    """What a proxy scores: an architecture of a space, built for a task's input, and how to cost it."""
 
     space: "SearchSpace"
     arch: Architecture
     #: The object ``space.build(arch, task)`` takes (a ``Task`` or an ``NB201Task``).
     task: Any
-    cost: Cost
+    #: MACs and parameters of an architecture on this task (an evaluator's ``cost``: cached or tabulated).
+    costs: Callable[[Architecture], Cost]
+
+    @property
+    def cost(self) -> Cost:
+        return self.costs(self.arch)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
         return tuple(self.task.input_shape)
+
+    def of(self, arch: Architecture) -> "Subject":
+        """The same space, task and costing for another architecture."""
+        return replace(self, arch=arch)
 
 
 class Proxy(abc.ABC):

@@ -43,10 +43,8 @@ class Combined(Proxy):
         key = (subject.space.name, subject.task.name)
         if key not in self._reference:
             rng = np.random.default_rng(REFERENCE_SEED)
-            space, task = subject.space, subject.task
-            sample = [space.sample(rng) for _ in range(REFERENCE_SIZE)]
-            subjects = [Subject(space, a, task, space.cost(a, task, latency=False)) for a in sample]
-            scores = np.array([[c.score(s, REFERENCE_SEED) for c in self.components] for s in subjects])
+            sample = [subject.of(subject.space.sample(rng)) for _ in range(REFERENCE_SIZE)]
+            scores = np.array([[c.score(s, REFERENCE_SEED) for c in self.components] for s in sample])
             q1, median, q3 = np.percentile(scores, [25, 50, 75], axis=0)
             self._reference[key] = (median, np.where(q3 > q1, q3 - q1, 1.0))
         return self._reference[key]

@@ -27,24 +27,26 @@ class Zen(Proxy):
     (gamma 1, beta 0), ``f`` the last feature map before global pooling, the BN variances read
     from the running statistics after the two forward passes (PyTorch's momentum 0.1 from fresh
     statistics). One draw at batch 64 is the authors' search setting; each repeat re-draws
-    weights and inputs and the scores are averaged.
+    weights and inputs and the scores are averaged. ``residual=True`` keeps the residual links,
+    as re-implementations on NAS-Bench-201 do (an ablation; the authors remove them).
     """
 
     name = "zen"
     description = "Zen-NAS expressivity of the residual-free backbone at Gaussian init (2 passes x batch x repeats)"
     requires = frozenset({"backbone"})
 
-    def __init__(self, batch: int = 64, repeats: int = 1, mixup: float = 0.01) -> None:
+    def __init__(self, batch: int = 64, repeats: int = 1, mixup: float = 0.01, residual: bool = False) -> None:
         self.batch = batch
         self.repeats = repeats
         self.mixup = mixup
+        self.residual = residual
 
     @property
     def passes(self) -> float:
         return 2.0 * self.batch * self.repeats
 
     def _score(self, subject: Subject, seed: int) -> float:
-        net = subject.space.backbone(subject.arch, subject.task, residual=False).train()
+        net = subject.space.backbone(subject.arch, subject.task, residual=self.residual).train()
         shape = (self.batch, *subject.input_shape)
         scores = []
         for _ in range(self.repeats):
