@@ -112,7 +112,8 @@ class SearchContext:
         scorer = get_proxy(proxy)
         evaluator = self._evaluator(task)
         subject = Subject(self.space, arch, evaluator.network_task(), evaluator.cost)
-        with self.ledger.operation(scorer.compute(subject.cost), queries=1, what=f"{scorer.name} score of {arch.key}"):
+        what = f"{scorer.name} score of {arch.key}"
+        with self.ledger.operation(scorer.compute(subject.cost), queries=1, what=what):
             return scorer.score(subject, self.seed)
 
     @contextlib.contextmanager

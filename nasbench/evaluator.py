@@ -43,7 +43,7 @@ class Evaluator(abc.ABC):
         """
         task = getattr(self, "task", None)
         if task is None:
-            raise ConfigError(f"the {self.task_name!r} evaluator builds no networks; data-free proxies cannot score on it")
+            raise ConfigError(f"the {self.task_name!r} evaluator builds no networks: proxies cannot score on it")
         return task
 
     @property

@@ -85,7 +85,8 @@ def test_default_proxies_are_finite_on_200_architectures_of_each_space(name):
 
 def test_a_dead_network_scores_below_every_live_one():
     dead = nb201_subject(DEAD_CELL)
-    live = [nb201_subject(g) for g in [(1,) * 6, (4,) * 6, (0, 0, 0, 2, 0, 0)]]  # the last: one 1x1 conv, input to output
+    one_conv = (0, 0, 0, 2, 0, 0)  # a single 1x1 convolution from the cell's input to its output
+    live = [nb201_subject(g) for g in [(1,) * 6, (4,) * 6, one_conv]]
     for proxy in SMALL.values():
         assert proxy.score(dead, 0) < min(proxy.score(s, 0) for s in live)
 
@@ -188,7 +189,8 @@ def test_unknown_proxies_and_spaces_without_backbone_are_refused():
     from synthetic import SyntheticEvaluator, ToySpace
 
     toy = ToySpace()
-    subject = Subject(toy, toy.sample(np.random.default_rng(0)), nb201_subject(DEAD_CELL).task, SyntheticEvaluator(toy, "a").cost)
+    task = nb201_subject(DEAD_CELL).task
+    subject = Subject(toy, toy.sample(np.random.default_rng(0)), task, SyntheticEvaluator(toy, "a").cost)
     with pytest.raises(ConfigError, match="backbone"):
         get_proxy("zen").score(subject, 0)
 

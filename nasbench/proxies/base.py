@@ -70,10 +70,11 @@ class Proxy(abc.ABC):
         return float(self.passes * cost.macs)
 
     def score(self, subject: Subject, seed: int) -> float:
-        """The score of ``subject``; the same network and seed give the same score (torch's global RNG is untouched)."""
+        """The score of ``subject``: the same network and seed give the same score; torch's global RNG is untouched."""
         missing = self.requires - subject.space.capabilities
         if missing:
-            raise ConfigError(f"proxy {self.name!r} needs {', '.join(sorted(missing))}, which space {subject.space.name!r} lacks")
+            needs = ", ".join(sorted(missing))
+            raise ConfigError(f"proxy {self.name!r} needs {needs}, which space {subject.space.name!r} lacks")
         with torch.random.fork_rng(devices=[]), torch.no_grad():
             torch.manual_seed(seed)
             value = float(self._score(subject, seed))
@@ -108,5 +109,6 @@ def get_proxy(proxy: "str | Proxy") -> Proxy:
 
         PROXIES[proxy] = Combined([get_proxy(name) for name in proxy.split("+")])
     if proxy not in PROXIES:
-        raise ConfigError(f"unknown proxy {proxy!r}; choose from {', '.join(sorted(PROXIES))} or join names with '+'")
+        choices = ", ".join(sorted(PROXIES))
+        raise ConfigError(f"unknown proxy {proxy!r}; choose from {choices}, or join names with '+'")
     return PROXIES[proxy]

@@ -49,7 +49,10 @@ class Combined(Proxy):
             self._reference[key] = (median, np.where(q3 > q1, q3 - q1, 1.0))
         return self._reference[key]
 
-    def _score(self, subject: Subject, seed: int) -> float:
+    def standardise(self, subject: Subject, values: Sequence[float]) -> float:
+        """The combined score of ``subject`` from its component scores (in component order)."""
         median, scale = self.reference(subject)
-        values = np.array([c.score(subject, seed) for c in self.components])
-        return float(np.sum((values - median) / scale))
+        return float(np.sum((np.asarray(values) - median) / scale))
+
+    def _score(self, subject: Subject, seed: int) -> float:
+        return self.standardise(subject, [c.score(subject, seed) for c in self.components])

@@ -74,7 +74,7 @@ class ZenDet(Proxy):
     """
 
     name = "zendet"
-    description = "ZenDet/MAE-DET multi-scale entropy of the plain backbone, deep stages weighted (1 pass x batch x repeats)"
+    description = "ZenDet/MAE-DET multi-scale entropy of the plain backbone, deep stages weighted (batch x repeats)"
     requires = frozenset({"backbone"})
 
     def __init__(self, batch: int = 32, repeats: int = 4, weights: Sequence[float] = ZENDET_WEIGHTS) -> None:

@@ -20,7 +20,7 @@ class Synflow(Proxy):
     """
 
     name = "synflow"
-    description = "SynFlow: synaptic saliency of the BN-free network with |weights| on an all-ones input (forward + backward: 3 passes)"
+    description = "SynFlow: synaptic saliency of the BN-free network with |weights|, all-ones input (3 passes)"
     passes = 3.0
 
     def _score(self, subject: Subject, seed: int) -> float:
