@@ -6,11 +6,12 @@ import time
 from typing import TYPE_CHECKING
 
 import torch
+from torch import nn
 
 from nasbench.evaluator import Evaluator
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity, Status
 from nasbench.tasks.base import Task
-from nasbench.training import Diverged, Recipe, train, training_subset
+from nasbench.training import Diverged, Recipe, recalibrate_batchnorm, train, training_subset
 
 if TYPE_CHECKING:  # pragma: no cover
     from spaces.base import SearchSpace
@@ -43,9 +44,11 @@ class TrainingEvaluator(Evaluator):
         return self._costs[arch]
 
     def compute(self, arch: Architecture, fidelity: Fidelity, split: str = "val") -> float:
+        """Training (3 passes per sample), BatchNorm recalibration and scoring (1 pass each)."""
         n_train = len(training_subset(self.task.split("train"), fidelity, 0))
+        n_recalibration = min(n_train, self.recipe.bn_recalibration_samples)
         n_eval = len(self.task.split(split))
-        return float(self.cost(arch).macs) * (3 * n_train * fidelity.epochs + n_eval)
+        return float(self.cost(arch).macs) * (3 * n_train * fidelity.epochs + n_recalibration + n_eval)
 
     def evaluate(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str = "val") -> Evaluation:
         key = (arch, fidelity, seed, split)
@@ -53,14 +56,20 @@ class TrainingEvaluator(Evaluator):
             self._results[key] = self._train_and_score(arch, fidelity, seed, split)
         return self._results[key]
 
+    def train_model(self, arch: Architecture, fidelity: Fidelity, seed: int) -> nn.Module:
+        """A freshly built ``arch`` trained with the shared recipe, BatchNorm statistics recalibrated."""
+        torch.manual_seed(seed)
+        model = self.space.build(arch, self.task)
+        data = training_subset(self.task.split("train"), fidelity, seed)
+        train(model, self.task, data, fidelity.epochs, seed, self.recipe)
+        recalibrate_batchnorm(model, data, self.recipe.bn_recalibration_samples, self.recipe.batch_size)
+        return model
+
     def _train_and_score(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str) -> Evaluation:
         start = time.perf_counter()
         status, metric = Status.OK, float("nan")
         try:
-            torch.manual_seed(seed)
-            model = self.space.build(arch, self.task)
-            data = training_subset(self.task.split("train"), fidelity, seed)
-            train(model, self.task, data, fidelity.epochs, seed, self.recipe)
+            model = self.train_model(arch, fidelity, seed)
             metric = float(self.task.score(model, self.task.split(split)))
         except Diverged as exc:
             status = Status.DIVERGED

@@ -32,13 +32,14 @@ def test_results_are_cached_by_architecture_fidelity_seed_and_split():
     assert evaluator.evaluate(arch, TINY, seed=0, split="test") is not first
 
 
-def test_compute_is_three_forward_passes_per_training_sample_plus_scoring():
+def test_compute_is_three_passes_per_training_sample_plus_recalibration_and_scoring():
     space, task = get_space("mobile"), get_task("cls")
     evaluator = TrainingEvaluator(space, task, latency=False)
     arch = small_arch(space)
     macs = evaluator.cost(arch).macs
     n_train = round(len(task.split("train")) * TINY.data_fraction)
-    assert evaluator.compute(arch, TINY) == macs * (3 * n_train * TINY.epochs + len(task.split("val")))
+    n_recalibration = min(n_train, evaluator.recipe.bn_recalibration_samples)
+    assert evaluator.compute(arch, TINY) == macs * (3 * n_train * TINY.epochs + n_recalibration + len(task.split("val")))
 
 
 def test_a_diverging_training_is_recorded_not_raised(monkeypatch):

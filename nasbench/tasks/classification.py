@@ -29,8 +29,8 @@ class ClassificationTask(DigitsTask):
     metric_name = "accuracy"
     num_classes = 10
     input_shape = (1, 8, 8)
-    search_epochs = 3
-    final_epochs = 15
+    search_epochs = 2
+    final_epochs = 10
 
     def build_split(self, name: str) -> Split:
         pools = load_pools()
