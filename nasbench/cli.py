@@ -12,9 +12,9 @@ from typing import Any, Sequence
 from nasbench.errors import NasBenchError
 
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(benchmark="embedded", strategies="random,rea,nsga2", tasks="cls", budget=20, budget_unit="evals", seeds=1, k=5),
-    "full": dict(benchmark="embedded", strategies="random,rea,nsga2", tasks="cls,det,seg", budget=40, budget_unit="evals", seeds=3, k=5),
-    "nb201": dict(benchmark="nb201", strategies="random,rea,nsga2", tasks="cifar10", budget=100, budget_unit="queries", seeds=100, k=10),
+    "quick": dict(benchmark="embedded", strategies="random,rea,nsga2", tasks="cls", budget=15, budget_unit="evals", seeds=1, k=5, workers=2),
+    "full": dict(benchmark="embedded", strategies="random,rea,nsga2", tasks="cls,det,seg", budget=40, budget_unit="evals", seeds=3, k=5, workers=2),
+    "nb201": dict(benchmark="nb201", strategies="random,rea,nsga2", tasks="cifar10", budget=100, budget_unit="queries", seeds=100, k=10, workers=1),
 }
 
 
@@ -34,7 +34,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="proposals per task, the same for every strategy")
     p.add_argument("--param", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
                    help="a strategy hyper-parameter, e.g. rea.population=20 (repeatable)")
-    p.add_argument("--workers", type=int, default=1, help="runs in parallel worker processes (one torch thread each)")
+    p.add_argument("--workers", type=int, help="runs in parallel worker processes, one torch thread each (quick/full: 2)")
     p.add_argument("--out", help="output folder (default results/<preset>); finished runs there are kept and skipped")
     p.add_argument("--list", action="store_true", help="list the strategies and exit")
     p.add_argument("-v", "--verbose", action="store_true", help="with --list: show hyper-parameters; otherwise log more")
@@ -92,9 +92,13 @@ class _Progress:
             self.bar.set_postfix_str(f"{ledger.used:.3g}/{ledger.budget:.3g} {ledger.unit}")
         elif event == "finals" and self.bar is not None:
             self.bar.set_postfix_str(f"final evaluation of {info['n']} proposals")
-        elif event == "run_end" and self.bar is not None:
-            self.bar.close()
-            self.bar = None
+        elif event == "run_end":
+            if self.bar is not None:
+                self.bar.close()
+                self.bar = None
+            r = info["result"]
+            tqdm.write(f"done {r.strategy}/{r.task}/seed{r.seed}: hypervolume {r.hypervolume:.4f}, "
+                       f"best metric {r.best_metric:.4f}, {r.n_evaluations} evaluations, {r.status}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -123,7 +127,7 @@ def _run(args: argparse.Namespace) -> int:
     if preset_name not in PRESETS:
         raise ConfigError(f"unknown preset {preset_name!r}; choose from {', '.join(PRESETS)}")
     settings = dict(PRESETS[preset_name])
-    for key in ("benchmark", "strategies", "tasks", "budget", "budget_unit", "seeds", "k"):
+    for key in ("benchmark", "strategies", "tasks", "budget", "budget_unit", "seeds", "k", "workers"):
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     strategies = list(load_all()) if settings["strategies"] == "all" else _split(settings["strategies"])
@@ -134,7 +138,7 @@ def _run(args: argparse.Namespace) -> int:
     )
     out = Path(args.out or f"results/{preset_name}")
     start = time.perf_counter()
-    comparison = Comparison(config, out, on_event=_Progress(not args.no_progress), workers=args.workers)
+    comparison = Comparison(config, out, on_event=_Progress(not args.no_progress), workers=int(settings["workers"]))
     runs = comparison.run()
     table = write_outputs(runs, out, title=f"Comparison on {config.benchmark}: {', '.join(config.tasks)}")
     print(table)

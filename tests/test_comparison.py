@@ -12,7 +12,7 @@ from strategies.base import REGISTRY, Strategy
 
 def toy_args(out, *extra):
     return ["--benchmark", "toy", "--tasks", "a", "--strategies", "random,rea", "--budget", "15",
-            "--budget-unit", "evals", "--seeds", "2", "--k", "3", "--out", str(out), "--no-progress", *extra]
+            "--budget-unit", "evals", "--seeds", "2", "--k", "3", "--out", str(out), "--no-progress", "--workers", "1", *extra]
 
 
 def test_output_contract(toy_benchmark, tmp_path, capsys):
@@ -67,6 +67,7 @@ def test_corrupt_results_file_is_a_one_line_error_and_is_kept(toy_benchmark, tmp
         (["--param", "rea.populaton=3"], "unknown parameter(s) populaton for strategy 'rea'; valid: population, sample"),
         (["--param", "oops"], "malformed --param"),
         (["--benchmark", "nope"], "unknown benchmark 'nope'; choose from embedded, nb201"),
+        (["--workers", "0"], "workers must be >= 1"),
     ],
 )
 def test_bad_input_is_a_one_line_error_with_exit_2(toy_benchmark, tmp_path, capsys, extra, message):
