@@ -40,7 +40,9 @@ def main() -> None:
     parser.add_argument("--task", default="cls")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     task = get_task(args.task)
     space = get_space("mobile")
