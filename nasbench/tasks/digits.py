@@ -19,7 +19,9 @@ from nasbench.tasks.base import SPLITS
 
 #: Fraction of the 1,797 digits in the validation and test pools (the rest is training).
 POOL_FRACTION = {"val": 0.2, "test": 0.2}
-#: Canvases per split; the canvas side in pixels.
+#: Canvases per split; the canvas side in pixels. Sizes chosen by measurement: 32 px canvases of
+#: 1-4 digits of 8-16 px overlapping up to 25% cost 1.6 times as much per epoch, and the middle
+#: architecture reached only 0.47 test mIoU after 12 epochs there (about 0.62 here after 20).
 CANVAS_COUNTS = {"train": 1000, "val": 300, "test": 300}
 CANVAS_SIZE = 24
 #: Digits per canvas (inclusive range) and their side after resizing, in pixels.

@@ -33,7 +33,7 @@ class SegmentationTask(DigitsTask):
     metric_name = "mIoU"
     num_classes = 11
     input_shape = (1, CANVAS_SIZE, CANVAS_SIZE)
-    search_epochs = 4
+    search_epochs = 6
     final_epochs = 20
 
     def build_split(self, name: str) -> Split:

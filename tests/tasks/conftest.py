@@ -45,6 +45,15 @@ class Oracle(nn.Module):
         return self.outputs[rows]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors: one torch thread is fastest, and two stall badly when the 2 cores are busy."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture
 def tiny_model():
     """Factory of a small seeded model for a task: the tiny backbone and the task's head."""

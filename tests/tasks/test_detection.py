@@ -27,14 +27,17 @@ def test_targets_have_one_centre_per_object(val):
     assert val.targets["heatmap"].shape == (len(val), 10, height // OUTPUT_STRIDE, width // OUTPUT_STRIDE)
 
 
+def by_position(rows: torch.Tensor) -> torch.Tensor:
+    return rows[torch.argsort(rows[:, 0] * 1e4 + rows[:, 1])]
+
+
 def test_decoding_the_targets_recovers_the_boxes(val):
     detections = perfect_detections(val.targets)
     assert detections.shape == (len(val), MAX_DETECTIONS, 6)
     for found, truth in zip(detections, val.targets["boxes"]):
         truth = truth[truth[:, 4] >= 0]
         confident = found[found[:, 4] == 1]
-        order = lambda rows: rows[torch.argsort(rows[:, 0] * 1e4 + rows[:, 1])]  # noqa: E731
-        assert torch.allclose(order(confident[:, [0, 1, 2, 3, 5]]), order(truth), atol=1e-4)
+        assert torch.allclose(by_position(confident[:, [0, 1, 2, 3, 5]]), by_position(truth), atol=1e-4)
 
 
 def test_map_of_perfect_and_wrong_detections(val):
