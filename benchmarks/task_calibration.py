@@ -38,7 +38,9 @@ def main() -> None:
     parser.add_argument("--tasks", default="cls,det,seg")
     parser.add_argument("--random", type=int, default=20)
     parser.add_argument("--doc", default=str(ROOT / "docs" / "task_calibration.md"))
+    parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
 
     space = get_space("mobile")
     rows = []
