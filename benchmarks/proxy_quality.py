@@ -38,7 +38,7 @@ from nasbench.training import train  # noqa: E402
 from spaces import get_space  # noqa: E402
 
 SINGLE = ("zen", "zendet", "synflow", "macs", "params")
-COMBINED = ("synflow+macs", "zen+params")
+COMBINED = ("synflow+macs", "zendet+macs", "zen+params")
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 TASKS = ("cls", "det", "seg")
 #: Published Spearman with final accuracy on NAS-Bench-201 CIFAR-10 (METHODS.md section 5).
@@ -109,7 +109,7 @@ def score_setting(
     for combined in map(get_proxy, COMBINED):
         assert isinstance(combined, Combined)
         parts = np.column_stack([scores[c.name] for c in combined.components])
-        scores[combined.name] = np.array([combined.standardise(s, row) for s, row in zip(subjects, parts)])
+        scores[combined.name] = np.array([combined.aggregate(s, row) for s, row in zip(subjects, parts)])
         seconds[combined.name] = sum(seconds[c.name] for c in combined.components)
     scores["rank(synflow)+rank(macs)"] = stats.rankdata(scores["synflow"]) + stats.rankdata(scores["macs"])
     zen = get_proxy("zen")
@@ -283,9 +283,9 @@ scores and trainings memoised, so this is the time of the last, resuming, run).
 
 Every proxy scores untrained networks at seed 0 with its default settings (`nasbench.proxies`):
 `zen` (batch 64, one draw: the authors' search setting), `zendet` (batch 32, 4 repeats),
-`synflow`, `macs`, `params` (logarithms), and the combined rankings `synflow+macs` and
-`zen+params` (each component standardised by its median and interquartile range on a fixed
-reference sample of 64 architectures, then summed). The row `rank(synflow)+rank(macs)` is the
+`synflow`, `macs`, `params` (logarithms), and the combined rankings {', '.join(f'`{c}`' for c in COMBINED)}
+(the sum of each component's quantile among a fixed reference sample of 64 architectures:
+a rank aggregate any single architecture can be given). The row `rank(synflow)+rank(macs)` is the
 exact rank aggregate within the scored sample, for reference. Cells: Spearman ρ / Kendall τ
 (scipy.stats) with the target metric.
 
@@ -304,15 +304,14 @@ at search fidelity with the project's `TrainingEvaluator` (seed 0) and scored on
     if "cifar10" in by_name:
         singles = {p: by_name["cifar10"].correlation(p)[0] for p in SINGLE}
         best = max(singles, key=singles.get)
-        combined = by_name["cifar10"].correlation("synflow+macs")[0]
+        combined = ", ".join(f"`{c}` ρ = {by_name['cifar10'].correlation(c)[0]:.3f}" for c in COMBINED)
         parts.append(f"""
 ## Against the published figures (NAS-Bench-201, CIFAR-10, Spearman)
 
 {deviations(settings, ablation)}
 
-Combined ranking: `synflow+macs` reaches ρ = {combined:.3f} on CIFAR-10, against {singles[best]:.3f} for
-the best single data-free proxy here (`{best}`); the best published data-free proxies reach about
-{BEST_PUBLISHED_DATA_FREE}.""")
+Combined rankings on CIFAR-10: {combined}, against ρ = {singles[best]:.3f} for the best single
+data-free proxy here (`{best}`); the best published data-free proxies reach about {BEST_PUBLISHED_DATA_FREE}.""")
     if "det" in by_name:
         det = by_name["det"]
         mean, low, high = bootstrap_difference(det, "zendet", "zen")

@@ -10,6 +10,7 @@ from nasbench.context import SearchContext
 from nasbench.errors import BudgetExhausted, ConfigError
 from nasbench.ledger import Ledger
 from nasbench.proxies import PROXIES, Proxy, Subject, get_proxy
+from nasbench.proxies.combined import quantile_of
 from nasbench.proxies.entropy import Zen, ZenDet
 from nasbench.proxies.network import gaussian_init, replace_layers
 from nasbench.tasks import get_task
@@ -132,6 +133,13 @@ def test_zendet_is_the_weighted_log_std_of_the_plain_stages_plus_log_channels():
     for s, expected in enumerate(entropy):
         weights = tuple(float(i == s) for i in range(3))
         assert ZenDet(batch=2, repeats=1, weights=weights).score(subject, 7) == pytest.approx(expected, rel=1e-4)
+
+
+def test_quantile_of_is_the_interpolated_mid_rank_and_keeps_extremes_ordered():
+    reference = np.array([1.0, 2.0, 2.0, 4.0])
+    assert quantile_of(reference, 1.0) == 0.125 and quantile_of(reference, 2.0) == 0.5  # ties share a mid-rank
+    assert quantile_of(reference, 3.0) == pytest.approx((0.5 + 0.875) / 2)
+    assert quantile_of(reference, 0.0) < 0.125 < 0.875 < quantile_of(reference, 5.0) < quantile_of(reference, 9.0)
 
 
 def test_combined_proxy_is_monotone_in_each_component_and_charges_their_sum():
