@@ -5,16 +5,28 @@ from torch import Tensor, nn
 
 
 class Backbone(nn.Module):
-    """Base of searched backbones: ``forward`` returns feature maps, finest first.
+    """Base of searched backbones: a ``stem`` then ``stages``; ``forward`` returns each stage's output, finest first.
 
     ``channels[i]`` and ``strides[i]`` describe feature ``i``; task heads read them.
     """
 
     channels: tuple[int, ...]
     strides: tuple[int, ...]
+    stem: nn.Module
+    stages: nn.ModuleList
 
-    def forward(self, x: Tensor) -> list[Tensor]:  # pragma: no cover - abstract
-        raise NotImplementedError
+    @property
+    def stage_blocks(self) -> tuple[tuple[nn.Module, ...], ...]:
+        """Per stage, its blocks in forward order; the stem opens the first stage (it shares its stride)."""
+        return ((self.stem, *self.stages[0]), *(tuple(stage) for stage in self.stages[1:]))
+
+    def forward(self, x: Tensor) -> list[Tensor]:
+        features = []
+        x = self.stem(x)
+        for stage in self.stages:
+            x = stage(x)
+            features.append(x)
+        return features
 
 
 class TaskModel(nn.Module):

@@ -130,19 +130,6 @@ class MobileBackbone(Backbone):
             if isinstance(m, InvertedResidual) and m.residual:
                 nn.init.zeros_(m.body[-1][1].weight)
 
-    @property
-    def stage_blocks(self) -> tuple[tuple[nn.Module, ...], ...]:
-        """Per stage, its blocks in forward order; the stem opens the first stage (it shares its stride)."""
-        return ((self.stem, *self.stages[0]), *(tuple(stage) for stage in self.stages[1:]))
-
-    def forward(self, x: Tensor) -> list[Tensor]:
-        features = []
-        x = self.stem(x)
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        return features
-
 
 class MobileSpace(SearchSpace):
     """FBNet-style space: per stage a depth and a width, per block a kernel and an expansion.

@@ -189,18 +189,9 @@ class NB201Backbone(Backbone):
         self.channels = STAGE_CHANNELS
         self.strides = tuple(2**i for i in range(len(STAGE_CHANNELS)))
 
-    @property
-    def stage_blocks(self) -> tuple[tuple[nn.Module, ...], ...]:
-        """Per stage, its blocks (stem, reduction, cells) in forward order."""
-        return ((self.stem, *self.stages[0]), *(tuple(stage) for stage in self.stages[1:]))
-
     def forward(self, x: Tensor) -> list[Tensor]:
-        features = []
-        x = self.stem(x)
-        for stage in self.stages:
-            x = stage(x)
-            features.append(x)
-        features[-1] = self.last_act(x)
+        features = super().forward(x)
+        features[-1] = self.last_act(features[-1])
         return features
 
 
