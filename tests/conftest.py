@@ -18,3 +18,14 @@ def toy_benchmark(monkeypatch):
     bench = benchmarks.Benchmark("toy", "toy", ("a", "b"), SyntheticEvaluator)
     monkeypatch.setitem(benchmarks.BENCHMARKS, "toy", bench)
     return bench
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_thread():
+    """Tiny networks train fastest on one torch thread (and avoid OpenMP stalls on a busy machine)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -25,15 +25,6 @@ SMALL = {"zen": Zen(batch=4), "zendet": ZenDet(batch=4, repeats=1), "synflow": g
 DEAD_CELL = (0,) * 6  # every NB201 edge 'none': the network's output does not depend on its input
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny batches run fastest on one thread (and avoid OpenMP stalls on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def nb201_subject(genes, dataset="imagenet16"):
     space = NB201Space()
     evaluator = NB201Evaluator(space, dataset)

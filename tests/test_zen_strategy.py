@@ -3,7 +3,6 @@ import csv
 
 import numpy as np
 import pytest
-import torch
 
 from nasbench.cli import main
 from nasbench.comparison import Comparison, ComparisonConfig
@@ -18,15 +17,6 @@ from strategies import get_strategy
 DATASET = "imagenet16"  # 16 px inputs: the cheapest networks to score
 MEAN_MACS = float(cost_table()[f"{DATASET}_macs"].mean())
 SYNFLOW_SCORE = 3 * MEAN_MACS  # a synflow score of an average cell
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny batches run fastest on one thread (and avoid OpenMP stalls on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def search(seed=0, k=3, budget=40 * SYNFLOW_SCORE, unit="macs", **params):

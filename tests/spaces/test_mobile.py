@@ -19,15 +19,6 @@ SPACE = MobileSpace()
 seeds = st.integers(0, 2**32 - 1)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny batches run fastest on one thread (and avoid OpenMP stalls on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def genes_of(space: MobileSpace) -> st.SearchStrategy[list[int]]:
     """Any in-bounds gene vector, canonical or not."""
     return st.tuples(*(st.integers(0, n - 1) for n in space.choices)).map(list)
