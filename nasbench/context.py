@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
+from torch import nn
 
 from nasbench import indicators
 from nasbench.archive import Archive, objectives
@@ -13,9 +14,11 @@ from nasbench.errors import ConfigError, InvalidArchitecture
 from nasbench.evaluator import Evaluator
 from nasbench.ledger import Ledger
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity
+from nasbench.training import Recipe, mean_loss, recalibrate_batchnorm, train
 
 if TYPE_CHECKING:  # pragma: no cover
     from nasbench.proxies import Proxy
+    from nasbench.tasks.base import SearchView, Split
     from spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
@@ -121,6 +124,58 @@ class SearchContext:
         """Meter an operation a strategy runs itself (a supernet step, a proxy score)."""
         with self.ledger.operation(macs, queries=0, what=what):
             yield
+
+    # -- data and metered training, for strategies that train their own networks -----------
+    def network_task(self, task: str | None = None) -> "SearchView":
+        """The task to build networks and heads for (``space.build(arch, view)``); no test split."""
+        from nasbench.tasks.base import SearchView
+
+        return SearchView(self._evaluator(task).network_task())
+
+    def data(self, split: str = "train", task: str | None = None) -> "Split":
+        """The task's ``train`` or ``val`` split; the test split is not open to a search."""
+        return self.network_task(task).split(split)
+
+    def recipe(self, task: str | None = None) -> Recipe:
+        """The shared training recipe of the task's evaluator."""
+        return getattr(self._evaluator(task), "recipe", Recipe())
+
+    def train_steps(
+        self, model: nn.Module, macs_per_sample: float, *, task: str | None = None, epochs: int = 1,
+        data: "Split | None" = None, seed: int | None = None, what: str = "training",
+    ) -> int:
+        """Train ``model`` in place with the shared recipe; charged 3 x ``macs_per_sample`` per sample and epoch.
+
+        ``data`` defaults to the whole training split; refused (``BudgetExhausted``) before it runs
+        when the charge does not fit. Returns the samples processed; raises ``Diverged``.
+        """
+        view = self.network_task(task)
+        data = view.split("train") if data is None else data
+        with self.ledger.operation(3.0 * macs_per_sample * len(data) * epochs, queries=0, what=what):
+            return train(model, view, data, epochs, self.seed if seed is None else seed, self.recipe(task))
+
+    def recalibrate(
+        self, model: nn.Module, macs_per_sample: float, *, task: str | None = None, samples: int | None = None
+    ) -> int:
+        """Reset BatchNorm statistics to averages over training samples (charged as inference)."""
+        recipe = self.recipe(task)
+        data = self.data("train", task)
+        samples = min(len(data), recipe.bn_recalibration_samples if samples is None else samples)
+        with self.ledger.operation(float(macs_per_sample) * samples, queries=0, what="BatchNorm recalibration"):
+            return recalibrate_batchnorm(model, data, samples, recipe.batch_size)
+
+    def validate(
+        self, model: nn.Module, macs_per_sample: float, *, task: str | None = None,
+        data: "Split | None" = None, loss: bool = False,
+    ) -> float:
+        """The task metric (or, with ``loss``, the mean task loss) of ``model`` on ``data`` (val by default).
+
+        Charged one forward pass per sample.
+        """
+        view = self.network_task(task)
+        data = view.split("val") if data is None else data
+        with self.ledger.operation(float(macs_per_sample) * len(data), queries=0, what="validation"):
+            return mean_loss(model, view, data) if loss else float(view.score(model, data))
 
     # -- results -------------------------------------------------------------------------
     def front(self, task: str | None = None, k: int | None = None) -> list[Architecture]:

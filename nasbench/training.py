@@ -95,3 +95,17 @@ def recalibrate_batchnorm(model: nn.Module, data: Split, samples: int, batch_siz
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     return len(inputs)
+
+
+@torch.no_grad()
+def mean_loss(model: nn.Module, task: Task, data: Split, batch_size: int = 256) -> float:
+    """The task loss of ``model`` averaged over ``data``, in eval mode (its mode restored after)."""
+    was_training = model.training
+    model.eval()
+    total = 0.0
+    try:
+        for inputs, targets in data.batches(batch_size):
+            total += float(task.loss(model(inputs), targets)) * len(inputs)
+    finally:
+        model.train(was_training)
+    return total / max(1, len(data))

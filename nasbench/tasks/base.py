@@ -9,6 +9,8 @@ import torch
 from torch import Tensor, nn
 
 SPLITS = ("train", "val", "test")
+#: What a search may read; the test split is for the final evaluation only.
+SEARCH_SPLITS = ("train", "val")
 
 
 @dataclass(frozen=True)
@@ -77,3 +79,20 @@ class Task(abc.ABC):
     @abc.abstractmethod
     def score(self, model: nn.Module, split: Split) -> float:
         """The task metric of ``model`` on ``split`` (in [0, 1], higher is better)."""
+
+
+class SearchView:
+    """A task as a search strategy sees it: heads, loss, metric and data, but no test split."""
+
+    def __init__(self, task: Task) -> None:
+        self._task = task
+
+    def __getattr__(self, name: str):
+        return getattr(self._task, name)
+
+    def split(self, name: str) -> Split:
+        if name not in SEARCH_SPLITS:
+            from nasbench.errors import ConfigError
+
+            raise ConfigError(f"split {name!r} is not open to a search; choose from {', '.join(SEARCH_SPLITS)}")
+        return self._task.split(name)
