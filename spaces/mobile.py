@@ -142,7 +142,7 @@ class MobileSpace(SearchSpace):
     """
 
     name = "mobile"
-    capabilities: ClassVar[frozenset[str]] = SearchSpace.capabilities | {"backbone"}
+    capabilities: ClassVar[frozenset[str]] = SearchSpace.capabilities | {"backbone", "slicing"}
 
     def __init__(
         self,

@@ -11,7 +11,13 @@ from strategies.base import REGISTRY, Proposals, Strategy, register
 log = logging.getLogger(__name__)
 
 #: Modules of the built-in strategies (imported on first lookup, so importing this package stays light).
-BUILTIN_MODULES = ("strategies.random_search", "strategies.evolution", "strategies.nsga2", "strategies.zen")
+BUILTIN_MODULES = (
+    "strategies.random_search",
+    "strategies.evolution",
+    "strategies.nsga2",
+    "strategies.zen",
+    "strategies.relative",
+)
 #: Entry-point group through which an installed package contributes strategies.
 ENTRY_POINT_GROUP = "nasbench.strategies"
 

@@ -1,0 +1,211 @@
+"""RelativeNAS (Tan et al., 2020): slow learners move toward fast learners of random pairs."""
+from __future__ import annotations
+
+from contextlib import suppress
+from typing import Callable
+
+import numpy as np
+from torch import nn
+
+from nasbench import indicators
+from nasbench.context import SearchContext
+from nasbench.errors import BudgetExhausted, ConfigError
+from nasbench.records import Architecture
+from nasbench.tasks.base import Split
+from nasbench.training import Diverged
+from spaces.continuous import ContinuousBox
+from spaces.slicing import SlicingSupernet
+from strategies.base import Proposals, Strategy, register
+
+#: A pair's estimates: (validation loss, MACs) of each member.
+Estimate = tuple[float, float]
+
+
+def faster(a: Estimate, b: Estimate, objective: str, cost_weight: float = 1.0) -> bool:
+    """Whether ``a`` is the fast learner of the pair (``a``, ``b``).
+
+    Single objective: the lower validation loss. Multi objective: Pareto dominance on
+    (loss, MACs); when neither dominates, the lower ``loss / max loss + w * macs / max macs``.
+    """
+    if objective == "single" or a[1] == b[1]:
+        return a[0] <= b[0]
+    if a[0] <= b[0] and a[1] <= b[1]:
+        return True
+    if b[0] <= a[0] and b[1] <= a[1]:
+        return False
+    top_loss, top_macs = max(a[0], b[0]) or 1.0, max(a[1], b[1])
+    return a[0] / top_loss + cost_weight * a[1] / top_macs <= b[0] / top_loss + cost_weight * b[1] / top_macs
+
+
+def learn_from(x_slow: np.ndarray, v_slow: np.ndarray, x_fast: np.ndarray, box: ContinuousBox,
+               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The slow learner's move: ``v = r1 v + r2 (x_fast - x_slow)``, ``x += v``, clipped to the box."""
+    r1, r2 = rng.random(box.dim), rng.random(box.dim)
+    v = r1 * v_slow + r2 * (x_fast - x_slow)
+    return box.clip(x_slow + v), v
+
+
+def generation(X: np.ndarray, V: np.ndarray, box: ContinuousBox, rng: np.random.Generator,
+               compare: Callable[[int, int], bool]) -> None:
+    """One generation in place: pair the population at random; each pair's slow learner learns from its fast one.
+
+    ``compare(i, j)`` trains/estimates both members and says whether ``i`` is the faster.
+    """
+    order = rng.permutation(len(X))
+    for i, j in zip(order[0::2], order[1::2]):
+        fast, slow = (i, j) if compare(i, j) else (j, i)
+        X[slow], V[slow] = learn_from(X[slow], V[slow], X[fast], box, rng)
+
+
+@register
+class RelativeNAS(Strategy):
+    """RelativeNAS: pairwise slow-fast learning in a continuous encoding, no offspring, no selection.
+
+    Each generation pairs the population at random; both members start from the shared weight
+    pool, train one short pass on a random part of the training split (charged), and are
+    compared on validation loss (``objective="single"``) or by Pareto dominance on (validation
+    loss, MACs) with a scalarised tie-break (``"multi"``). The pool takes the slow learner's
+    trained weights, then the fast learner's (which win where both used a parameter); the slow
+    learner moves toward the fast one. On a tabular benchmark (no networks to train) the
+    estimate is the table's low-fidelity validation error, memoised since it cannot change.
+
+    Hyper-parameters:
+      population: N, an even number (paper 20).
+      generations: upper limit on generations (paper 50); the budget usually ends the search first.
+      objective: ``multi`` (default in comparisons) or ``single``.
+      cost_weight: weight of the MACs term in the multi-objective tie-break.
+      train_fraction: part of the training split each short pass sees (paper: half, one epoch).
+      recalibration_samples: training samples that refresh BatchNorm statistics before validation.
+      weight_pool: ``auto`` (a slicing supernet where the space has one, else the evaluator's
+        own low-fidelity estimate), ``on`` or ``off``.
+    """
+
+    name = "relative"
+    description = "RelativeNAS slow-fast pairwise learning with a shared weight pool"
+
+    def __init__(
+        self,
+        *,
+        population: int = 10,
+        generations: int = 50,
+        objective: str = "multi",
+        cost_weight: float = 1.0,
+        train_fraction: float = 0.5,
+        recalibration_samples: int = 256,
+        weight_pool: str = "auto",
+    ) -> None:
+        if population < 2 or population % 2:
+            raise ConfigError(f"relative: population must be an even number >= 2, got {population}")
+        if objective not in ("multi", "single"):
+            raise ConfigError(f"relative: objective must be multi or single, got {objective!r}")
+        if weight_pool not in ("auto", "on", "off"):
+            raise ConfigError(f"relative: weight_pool must be auto, on or off, got {weight_pool!r}")
+        if not 0.0 < train_fraction <= 1.0 or generations < 1 or recalibration_samples < 0:
+            raise ConfigError("relative: train_fraction in (0, 1], generations >= 1, recalibration_samples >= 0")
+        self.population = population
+        self.generations = generations
+        self.objective = objective
+        self.cost_weight = cost_weight
+        self.train_fraction = train_fraction
+        self.recalibration_samples = recalibration_samples
+        self.weight_pool = weight_pool
+
+    def search(self, ctx: SearchContext) -> Proposals:
+        box = ContinuousBox(ctx.space)
+        X, V = box.sample(ctx.rng, self.population), np.zeros((self.population, box.dim))
+        estimated: dict[int, tuple[Architecture, Estimate]] = {}  # each member's latest estimate
+        pair = self._pair_estimator(ctx)
+
+        def compare(i: int, j: int) -> bool:
+            a, b = box.decode(X[i]), box.decode(X[j])
+            estimate_a, estimate_b, a_is_fast = pair(a, b)
+            estimated[i], estimated[j] = (a, estimate_a), (b, estimate_b)
+            return a_is_fast
+
+        with suppress(BudgetExhausted):
+            for _ in range(self.generations):
+                generation(X, V, box, ctx.rng, compare)
+        return self._proposals(ctx, dict(estimated.values()))
+
+    def _pair_estimator(self, ctx: SearchContext) -> "PairEstimator":
+        def judge(a: Estimate, b: Estimate) -> bool:
+            return faster(a, b, self.objective, self.cost_weight)
+
+        if self.weight_pool == "on" or (self.weight_pool == "auto" and "slicing" in ctx.space.capabilities):
+            return WeightPoolPair(ctx, judge, self.train_fraction, self.recalibration_samples)
+        return LowFidelityPair(ctx, judge)
+
+    def _proposals(self, ctx: SearchContext, members: dict[Architecture, Estimate]) -> list[Architecture]:
+        """The non-dominated estimated members (at most K), or the lowest-loss one in single-objective mode."""
+        if not members:
+            return []
+        archs = list(members)
+        F = np.array([members[a] for a in archs])
+        if self.objective == "single":
+            return [archs[int(np.argmin(F[:, 0]))]]
+        front = np.flatnonzero(indicators.non_dominated(F))
+        return [archs[i] for i in front[indicators.select_spread(F[front], ctx.k)]]
+
+
+Judge = Callable[[Estimate, Estimate], bool]
+#: Estimates a pair and says whether the first is the fast learner: ``(estimate_a, estimate_b, a_is_fast)``.
+PairEstimator = Callable[[Architecture, Architecture], tuple[Estimate, Estimate, bool]]
+
+
+class LowFidelityPair:
+    """Each member's own low-fidelity evaluation (``ctx.evaluate``): on NAS-Bench-201, the 12-epoch table.
+
+    Loss is ``1 - validation metric``; memoised, since a deterministic estimate cannot change.
+    """
+
+    def __init__(self, ctx: SearchContext, judge: Judge) -> None:
+        self.ctx, self.judge = ctx, judge
+        self.memo: dict[Architecture, Estimate] = {}
+
+    def estimate(self, arch: Architecture) -> Estimate:
+        if arch not in self.memo:
+            evaluation = self.ctx.evaluate(arch)
+            loss = 1.0 - evaluation.metric if evaluation.ok else float("inf")
+            self.memo[arch] = (loss, float(evaluation.cost.macs))
+        return self.memo[arch]
+
+    def __call__(self, a: Architecture, b: Architecture) -> tuple[Estimate, Estimate, bool]:
+        estimate_a, estimate_b = self.estimate(a), self.estimate(b)
+        return estimate_a, estimate_b, self.judge(estimate_a, estimate_b)
+
+
+class WeightPoolPair:
+    """Both members start from the shared weight pool, train one short pass, and return their weights to it.
+
+    The pool takes the slow learner's weights, then the fast learner's, so the fast learner's
+    values win on every parameter both used.
+    """
+
+    def __init__(self, ctx: SearchContext, judge: Judge, train_fraction: float, recalibration_samples: int) -> None:
+        self.ctx, self.judge = ctx, judge
+        self.pool = SlicingSupernet(ctx.space, ctx.network_task())
+        self.train = ctx.data("train")
+        self.part = max(2, round(train_fraction * len(self.train)))
+        self.recalibration_samples = recalibration_samples
+
+    def __call__(self, a: Architecture, b: Architecture) -> tuple[Estimate, Estimate, bool]:
+        part = self.train.subset(self.ctx.rng.permutation(len(self.train))[: self.part])
+        (model_a, estimate_a), (model_b, estimate_b) = self.learn(a, part), self.learn(b, part)
+        a_is_fast = self.judge(estimate_a, estimate_b)
+        fast, slow = ((a, model_a), (b, model_b)) if a_is_fast else ((b, model_b), (a, model_a))
+        self.pool.absorb(*slow)
+        self.pool.absorb(*fast)
+        return estimate_a, estimate_b, a_is_fast
+
+    def learn(self, arch: Architecture, part: Split) -> tuple[nn.Module, Estimate]:
+        """``arch`` from the pool after one charged pass over ``part``, with its validation loss."""
+        ctx, macs = self.ctx, float(self.ctx.cost(arch).macs)
+        model = self.pool.extract(arch)
+        try:
+            ctx.train_steps(model, macs, data=part, what=f"relative: short pass of {arch.key}")
+            if self.recalibration_samples:
+                ctx.recalibrate(model, macs, samples=self.recalibration_samples)
+            loss = ctx.validate(model, macs, loss=True)
+        except Diverged:
+            loss = float("inf")
+        return model, (loss if np.isfinite(loss) else float("inf"), macs)

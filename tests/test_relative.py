@@ -1,0 +1,107 @@
+"""RelativeNAS: the continuous encoding, the slow-fast update, the pair judgement and both estimators."""
+import numpy as np
+import pytest
+
+from nasbench.context import SearchContext
+from nasbench.errors import ConfigError, InvalidArchitecture
+from nasbench.ledger import Ledger
+from spaces import get_space
+from spaces.continuous import ContinuousBox
+from strategies.relative import RelativeNAS, faster, generation, learn_from
+from synthetic import SyntheticEvaluator, ToySpace
+
+
+@pytest.mark.parametrize("name", ["mobile", "nb201"])
+def test_box_decodes_integer_parts_and_maps_the_upper_bound_to_the_last_choice(name):
+    space = get_space(name)
+    box = ContinuousBox(space)
+    assert box.decode(box.upper) == space.make(np.asarray(space.choices) - 1)
+    assert box.decode(box.lower) == space.make([0] * space.n_genes)
+    rng = np.random.default_rng(0)
+    for x in box.sample(rng, 50):
+        arch = box.decode(x)
+        assert box.decode(box.encode(arch)) == arch
+    with pytest.raises(InvalidArchitecture):
+        box.decode(box.upper + 0.5)
+
+
+def test_slow_learner_moves_toward_the_fast_one_and_stays_in_the_box():
+    box = ContinuousBox(ToySpace())
+    rng = np.random.default_rng(1)
+    slow, fast = np.zeros(box.dim), np.full(box.dim, 3.0)
+    x, v = learn_from(slow, np.zeros(box.dim), fast, box, rng)
+    assert np.all(x >= slow) and np.all(x <= fast) and np.any(x > 0)
+    x, v = learn_from(x, np.full(box.dim, 100.0), fast, box, rng)
+    assert np.all(x <= box.upper)
+
+
+def test_pairs_are_judged_by_loss_or_by_dominance_with_a_scalarised_tie_break():
+    assert faster((0.1, 9.0), (0.2, 1.0), "single")
+    assert faster((0.1, 1.0), (0.2, 2.0), "multi") and not faster((0.2, 2.0), (0.1, 1.0), "multi")
+    # neither dominates: 5% less loss does not pay for 10x the MACs
+    assert faster((0.20, 1.0), (0.19, 10.0), "multi")
+    assert not faster((0.20, 1.0), (0.19, 10.0), "multi", cost_weight=0.0)
+
+
+def test_slow_fast_learning_beats_random_sampling_of_the_same_evaluations():
+    """A 10-d quadratic bowl in the box [0, 8]^10: 20 members, 30 generations (600 evaluations)."""
+    dim, high = 10, 8.0
+    optimum = np.linspace(1.0, 7.0, dim)
+
+    def f(x):
+        return float(np.sum((x - optimum) ** 2))
+
+    class Box:
+        lower, upper = np.zeros(dim), np.full(dim, high)
+
+        def clip(self, x):
+            return np.clip(x, self.lower, self.upper)
+
+    Box.dim = dim
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        X, V = rng.uniform(0, high, (20, dim)), np.zeros((20, dim))
+        evaluations = 0
+
+        def compare(i, j):
+            nonlocal evaluations
+            evaluations += 2
+            return f(X[i]) <= f(X[j])
+
+        means = [np.mean([f(x) for x in X])]
+        for _ in range(30):
+            generation(X, V, Box(), rng, compare)
+            means.append(np.mean([f(x) for x in X]))
+        random_best = min(f(x) for x in rng.uniform(0, high, (evaluations, dim)))
+        assert means[10] < 0.5 * means[0] and means[30] < means[10]
+        assert means[30] < 0.5 * random_best  # the whole population, not its best, beats random's best
+
+
+def make_ctx(budget_evals=40, seed=0, k=4):
+    space = ToySpace()
+    evaluator = SyntheticEvaluator(space, "a")
+    unit = evaluator.compute(space.reference(), evaluator.search_fidelity)
+    return SearchContext(space, {"a": evaluator}, Ledger(budget_evals * unit), seed, k), evaluator
+
+
+def test_low_fidelity_estimates_are_memoised_and_proposals_are_the_estimated_front():
+    ctx, evaluator = make_ctx()
+    proposals = RelativeNAS(population=6).search(ctx)
+    archs = [e.arch for e in ctx.archive.evaluations()]
+    assert len(archs) == len(set(archs)) == evaluator.calls
+    assert 1 <= len(proposals) <= ctx.k and set(proposals) <= set(archs)
+    single = RelativeNAS(population=6, objective="single").search(make_ctx()[0])
+    assert len(single) == 1
+
+
+def test_relative_learning_improves_the_population_on_the_synthetic_benchmark():
+    ctx, evaluator = make_ctx(budget_evals=10_000)
+    RelativeNAS(population=10, generations=15, objective="single").search(ctx)
+    true = [evaluator.true_metric(e.arch) for e in ctx.archive.evaluations()]
+    assert np.mean(true[-10:]) > np.mean(true[:10]) + 0.05  # late moves against the random start
+
+
+def test_bad_settings_are_refused():
+    for bad in [dict(population=5), dict(objective="both"), dict(weight_pool="maybe"), dict(train_fraction=0)]:
+        with pytest.raises(ConfigError):
+            RelativeNAS(**bad)
