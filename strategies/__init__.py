@@ -17,6 +17,8 @@ BUILTIN_MODULES = (
     "strategies.nsga2",
     "strategies.zen",
     "strategies.relative",
+    "strategies.dnas",
+    "strategies.fbnetv5",
 )
 #: Entry-point group through which an installed package contributes strategies.
 ENTRY_POINT_GROUP = "nasbench.strategies"

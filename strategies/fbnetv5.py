@@ -1,0 +1,88 @@
+"""FBNetV5 (Wu et al., 2021): one supernet search for many tasks, per-task distributions by REINFORCE."""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from nasbench.context import SearchContext
+from nasbench.errors import ConfigError
+from nasbench.supernet_search import Schedule, Source, SupernetSearch, fbnet_loss, proposals
+from spaces.mixed import ArchDistribution, Choice, from_arch
+from strategies.base import Proposals, Strategy, register
+
+
+@register
+class FBNetV5(Strategy):
+    """FBNetV5's task-agnostic search: one supernet and light heads for every task, trained once.
+
+    Each task t keeps one architecture distribution P_t per cost weight beta. Every step samples
+    one architecture from the shared proposal q (the mean of all distributions' per-decision
+    probabilities), so one backbone pass feeds every head whose labels the batch carries. Weight
+    steps (80% part) train the supernet and heads on the sum of those task losses; architecture
+    steps (20% part) run forward only and move each P_t by importance-weighted REINFORCE:
+    grad ~ w (R - b) grad log P_t(a), w = P_t(a) / q(a) (truncated at ``max_weight``),
+    R = L_t * alpha * (log LAT_t(a)) ** beta with the task's own LUT, b a moving average of R.
+    Proposes, per task, each beta's most likely architecture, then samples, at most K.
+
+    Hyper-parameters: as ``dnas`` (epochs, warmup, batch sizes, alpha, betas, cost, theta_lr, lut),
+    plus ``baseline_momentum`` of the moving-average baselines and ``max_weight``.
+    """
+
+    name = "fbnetv5"
+    description = "FBNetV5 multitask supernet search: one run for all tasks, REINFORCE from a shared proposal"
+    requires = frozenset({"backbone"})
+    multitask = True
+
+    def __init__(
+        self, *, epochs: int = 20, warmup: int = 5, batch_size: int = 64, arch_batch_size: int = 16,
+        alpha: float = 0.2, betas: tuple[float, ...] = (0.0, 0.6, 2.0, 6.0), cost: str = "latency",
+        theta_lr: float = 0.01, lut: str = "cached", baseline_momentum: float = 0.9, max_weight: float = 5.0,
+    ) -> None:
+        Schedule(epochs, warmup, batch_size, arch_batch_size)
+        if not betas or alpha <= 0 or not 0 <= baseline_momentum < 1 or max_weight < 1:
+            raise ConfigError("fbnetv5: needs alpha > 0, at least one beta, 0 <= baseline_momentum < 1, max_weight >= 1")
+        self.epochs, self.warmup, self.batch_size, self.arch_batch_size = epochs, warmup, batch_size, arch_batch_size
+        self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, tuple(betas), cost, theta_lr, lut
+        self.baseline_momentum, self.max_weight = baseline_momentum, max_weight
+
+    def search(self, ctx: SearchContext) -> Proposals:
+        run = SupernetSearch(ctx, Schedule(self.epochs, self.warmup, self.batch_size, self.arch_batch_size), self.cost, self.lut)
+        thetas = {t: [ArchDistribution(ctx.space) for _ in self.betas] for t in ctx.tasks}
+        everyone = [d for ds in thetas.values() for d in ds]
+        optimizer = torch.optim.Adam([p for d in everyone for p in d.parameters()], lr=self.theta_lr, weight_decay=5e-4)
+        baselines: dict[tuple[str, int], float] = {}
+
+        def proposal() -> ArchDistribution:
+            """q: every decision's probabilities averaged over all tasks' and betas' distributions."""
+            q = ArchDistribution(ctx.space)
+            with torch.no_grad():
+                for logit, *ps in zip(q.logits, *(d.probs() for d in everyone)):
+                    logit.copy_(torch.stack(ps).mean(dim=0).log())
+            return q
+
+        def propose(source: Source) -> Choice:
+            return proposal().sample(ctx.rng)
+
+        def arch_step(source: Source, inputs, targets, tau: float) -> None:
+            q = proposal()
+            choice = q.sample(ctx.rng)
+            with run.charge(source, choice, len(inputs), 1, "supernet forward for REINFORCE"), torch.no_grad():
+                losses = run.losses(source, inputs, targets, choice)
+            log_q = q.log_prob(choice).detach()
+            objective = torch.zeros(())
+            for task in source.tasks:
+                cost = run.costs[task].of(choice, run.cost) * (1000.0 if run.cost == "latency" else 1e-3)
+                for i, (beta, theta) in enumerate(zip(self.betas, thetas[task])):
+                    reward = float(fbnet_loss(losses[task], cost, self.alpha, beta))
+                    b = baselines.setdefault((task, i), reward)
+                    log_p = theta.log_prob(choice)
+                    weight = math.exp(min(float(log_p.detach() - log_q), math.log(self.max_weight)))
+                    objective = objective + weight * (reward - b) * log_p
+                    baselines[task, i] = self.baseline_momentum * b + (1 - self.baseline_momentum) * reward
+            optimizer.zero_grad(set_to_none=True)
+            objective.backward()
+            optimizer.step()
+
+        run.train(run.plan(from_arch(ctx.space, ctx.space.reference()), 1), propose, arch_step)
+        return {t: proposals(ctx.space, ds, ctx.k, ctx.rng) for t, ds in thetas.items()}
