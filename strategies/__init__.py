@@ -19,6 +19,7 @@ BUILTIN_MODULES = (
     "strategies.relative",
     "strategies.dnas",
     "strategies.fbnetv5",
+    "strategies.fmas",
 )
 #: Entry-point group through which an installed package contributes strategies.
 ENTRY_POINT_GROUP = "nasbench.strategies"
