@@ -31,7 +31,9 @@ class ComparisonConfig:
     """What to compare. ``budget`` is per (strategy, task, seed), in ``budget_unit``.
 
     ``evals`` counts trainings of the space's reference (mid-size) architecture at search
-    fidelity, converted to MACs per task so that the ledger stays in MACs.
+    fidelity, converted to MACs per task so that the ledger stays in MACs. A multitask strategy
+    (``Strategy.multitask``) searches all tasks of a seed in one run whose budget is the sum of
+    the per-task budgets: the same total compute a single-task strategy gets over the tasks.
     """
 
     strategies: tuple[str, ...]
@@ -197,24 +199,36 @@ class Comparison:
         grid = [(n, t, s) for n in self.config.strategies for t in self.config.tasks for s in range(self.config.seeds)]
         results = {key: done[key] for key in grid if key in done}
         todo = [key for key in grid if key not in done]
-        if self.workers > 1 and len(todo) > 1:
-            finished = self._run_parallel(todo)
+        # one job per search: a multitask strategy's tasks of one seed share one
+        jobs = list(dict.fromkeys(
+            (n, self.config.tasks if get_strategy(n).multitask else (t,), s) for n, t, s in todo
+        ))
+        if self.workers > 1 and len(jobs) > 1:
+            finished = self._run_parallel(jobs)
         else:
-            finished = (self.run_one(*key) for key in todo)
+            finished = (run for job in jobs for run in self.run_job(*job))
         for result, archive in finished:
+            if result.key in results:  # a multitask search re-run for one missing task
+                continue
             self._record(result, archive)
             results[result.key] = result
         return [results[key] for key in grid]
 
-    def _run_parallel(self, todo: list[tuple[str, str, int]]) -> Iterator[tuple[RunResult, list[dict[str, Any]]]]:
-        """Runs in worker processes (one torch thread each), yielded as they finish."""
+    def _run_parallel(self, jobs: list[tuple[str, tuple[str, ...], int]]) -> Iterator[tuple[RunResult, list[dict[str, Any]]]]:
+        """Searches in worker processes (one torch thread each), their runs yielded as they finish."""
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(self.workers, mp_context=context, initializer=_init_worker, initargs=(self.config,)) as pool:
-            futures = [pool.submit(_run_in_worker, key) for key in todo]
+            futures = [pool.submit(_run_in_worker, job) for job in jobs]
             for future in as_completed(futures):
-                result, archive = future.result()
-                self._notify("run_end", result=result)
-                yield result, archive
+                for result, archive in future.result():
+                    self._notify("run_end", result=result)
+                    yield result, archive
+
+    def run_job(self, name: str, tasks: tuple[str, ...], seed: int) -> list[tuple[RunResult, list[dict[str, Any]]]]:
+        """One search: ``run_one`` for a single task, ``run_multitask`` for several."""
+        if len(tasks) == 1:
+            return [self.run_one(name, tasks[0], seed)]
+        return self.run_multitask(name, tasks, seed)
 
     def run_one(self, name: str, task: str, seed: int) -> tuple[RunResult, list[dict[str, Any]]]:
         """Search with one strategy on one task and seed, final-evaluate its proposals.
@@ -250,6 +264,49 @@ class Comparison:
         self._notify("run_end", result=result)
         return result, archive_rows(name, seed, ctx)
 
+    def run_multitask(self, name: str, tasks: tuple[str, ...], seed: int) -> list[tuple[RunResult, list[dict[str, Any]]]]:
+        """One search over all ``tasks`` (budget: the sum of theirs), then one run record per task.
+
+        Each record carries its task's budget, and the shared compute and search time split in
+        proportion to the task budgets (the records of one search add up to its totals).
+        """
+        from strategies import get_strategy
+
+        strategy = get_strategy(name).create(**self.config.params.get(name, {}))
+        budgets = {t: self.budget_for(t) for t in tasks}
+        ledger = Ledger(sum(b for b, _ in budgets.values()), budgets[tasks[0]][1])
+        label = "+".join(tasks)
+        ctx = SearchContext(
+            self.space, {t: self.evaluator(t) for t in tasks}, ledger, seed, self.config.k,
+            on_evaluation=lambda e, led: self._notify("evaluation", strategy=name, task=label, seed=seed, ledger=led),
+        )
+        self._notify("run_start", strategy=name, task=label, seed=seed, ledger=ledger)
+        start = time.perf_counter()
+        status = "ok"
+        try:
+            found = strategy.search(ctx)
+            proposals = {t: self._normalise(found, t) for t in tasks}
+        except BudgetExhausted:
+            proposals = {t: ctx.front(t) for t in tasks}
+        except Exception as exc:  # one strategy crashing must not stop the comparison
+            log.exception("strategy %s failed on %s seed %d", name, label, seed)
+            status, proposals = f"failed: {type(exc).__name__}: {exc}", {t: [] for t in tasks}
+        search_seconds = time.perf_counter() - start
+        runs = []
+        rows = archive_rows(name, seed, ctx)
+        for task in tasks:
+            archs, task_status = proposals[task], status
+            if len(archs) > self.config.k:
+                task_status, archs = f"failed: proposed {len(archs)} architectures for {task}, K={self.config.k}", []
+            self._notify("finals", strategy=name, task=task, seed=seed, n=len(archs))
+            evaluator = self.evaluator(task)
+            finals = [evaluator.evaluate(a, evaluator.final_fidelity, seed, split="test") for a in archs]
+            share = budgets[task][0] / ledger.budget
+            result = self._summarise(name, task, seed, task_status, ledger, search_seconds, ctx, finals, share)
+            runs.append((result, [row for row in rows if row["task"] == task]))
+        self._notify("run_end", result=runs[-1][0])
+        return runs
+
     def _normalise(self, proposals: Any, task: str) -> list[Architecture]:
         """Proposals as a de-duplicated list of valid architectures of this space."""
         if isinstance(proposals, Mapping):
@@ -263,7 +320,7 @@ class Comparison:
 
     def _summarise(
         self, name: str, task: str, seed: int, status: str, ledger: Ledger,
-        search_seconds: float, ctx: SearchContext, finals: list[Evaluation],
+        search_seconds: float, ctx: SearchContext, finals: list[Evaluation], share: float = 1.0,
     ) -> RunResult:
         val_metric = {e.arch: e.metric for e in ctx.archive.evaluations(task) if e.ok}
         selected = max(finals, key=lambda f: val_metric.get(f.arch, -np.inf), default=None)
@@ -289,8 +346,9 @@ class Comparison:
         extra = dict(self.bench.indicators(task, metrics, macs, selected_metric)) if self.bench.indicators else {}
         return RunResult(
             strategy=name, task=task, seed=seed, status=status,
-            budget=ledger.budget, budget_unit=ledger.unit, k=self.config.k, compute_used=ledger.spent.macs,
-            wall_seconds=search_seconds, n_evaluations=len(ctx.archive), finals=rows,
+            budget=self.budget_for(task)[0], budget_unit=ledger.unit, k=self.config.k,
+            compute_used=ledger.spent.macs * share, wall_seconds=search_seconds * share,
+            n_evaluations=len(ctx.archive.evaluations(task)), finals=rows,
             hypervolume=normalized_hypervolume(metrics, macs, self.evaluator(task).reference_macs),
             best_metric=float(metrics.max()) if len(metrics) else float("nan"),
             selected_metric=selected_metric,
@@ -319,9 +377,9 @@ def _init_worker(config: ComparisonConfig) -> None:
     _worker_comparison = Comparison(config)
 
 
-def _run_in_worker(key: tuple[str, str, int]) -> tuple[RunResult, list[dict[str, Any]]]:
+def _run_in_worker(job: tuple[str, tuple[str, ...], int]) -> list[tuple[RunResult, list[dict[str, Any]]]]:
     assert _worker_comparison is not None
-    return _worker_comparison.run_one(*key)
+    return _worker_comparison.run_job(*job)
 
 
 def archive_rows(strategy: str, seed: int, ctx: SearchContext) -> list[dict[str, Any]]:
