@@ -34,6 +34,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--k", type=int, help="proposals per task, the same for every strategy")
     p.add_argument("--param", action="append", default=[], metavar="STRATEGY.NAME=VALUE",
                    help="a strategy hyper-parameter, e.g. rea.population=20 (repeatable)")
+    p.add_argument("--lut", choices=("cached", "rebuild"),
+                   help="latency lookup tables of the supernet strategies (dnas, fbnetv5): reuse this machine's cached ones or re-measure")
     p.add_argument("--workers", type=int, help="runs in parallel worker processes, one torch thread each (quick/full: 2)")
     p.add_argument("--out", help="output folder (default results/<preset>); finished runs there are kept and skipped")
     p.add_argument("--list", action="store_true", help="list the strategies and exit")
@@ -118,7 +120,7 @@ def _run(args: argparse.Namespace) -> int:
     from nasbench.comparison import Comparison, ComparisonConfig
     from nasbench.errors import ConfigError
     from nasbench.report import write_outputs
-    from strategies import load_all
+    from strategies import get_strategy, load_all
 
     if args.list:
         _list_strategies(args.verbose)
@@ -131,10 +133,15 @@ def _run(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             settings[key] = getattr(args, key)
     strategies = list(load_all()) if settings["strategies"] == "all" else _split(settings["strategies"])
+    params = _parse_params(args.param)
+    if args.lut:
+        for name in strategies:
+            if "lut" in get_strategy(name).param_defaults():
+                params.setdefault(name, {})["lut"] = args.lut
     config = ComparisonConfig(
         strategies=tuple(strategies), tasks=tuple(_split(settings["tasks"])), benchmark=settings["benchmark"],
         budget=float(settings["budget"]), budget_unit=settings["budget_unit"], seeds=int(settings["seeds"]),
-        k=int(settings["k"]), params=_parse_params(args.param),
+        k=int(settings["k"]), params=params,
     )
     out = Path(args.out or f"results/{preset_name}")
     start = time.perf_counter()

@@ -111,6 +111,18 @@ class Schedule:
             raise ConfigError(f"supernet schedule needs epochs >= 1, 0 <= warmup < epochs, batch sizes >= 2; got {self}")
 
 
+def check_settings(name: str, alpha: float, betas: Sequence[float], cost: str, lut: str) -> None:
+    """Refuse bad hyper-parameters of a supernet strategy before any compute is spent."""
+    from nasbench.latency_lut import MODES
+
+    if alpha <= 0 or not betas or min(betas) < 0:
+        raise ConfigError(f"{name}: needs alpha > 0 and at least one beta >= 0")
+    if cost not in ("latency", "macs"):
+        raise ConfigError(f"{name}: cost must be 'latency' or 'macs', got {cost!r}")
+    if lut not in MODES:
+        raise ConfigError(f"{name}: lut must be one of {', '.join(MODES)}, got {lut!r}")
+
+
 class SupernetSearch:
     """One supernet for ``ctx.tasks`` and its metered training; strategies supply the architecture steps.
 
@@ -121,8 +133,6 @@ class SupernetSearch:
     def __init__(self, ctx: SearchContext, schedule: Schedule, cost: str = "latency", lut: str = "cached") -> None:
         if not isinstance(ctx.space, MobileSpace):
             raise ConfigError(f"the supernet strategies search the mobile space, not {ctx.space.name!r}")
-        if cost not in ("latency", "macs"):
-            raise ConfigError(f"cost must be 'latency' or 'macs', got {cost!r}")
         self.ctx = ctx
         self.space: MobileSpace = ctx.space
         self.schedule = schedule

@@ -1,11 +1,12 @@
 """FBNet (Wu et al., 2019): differentiable NAS of a mixed-op supernet with a latency-aware loss."""
 from __future__ import annotations
 
+import itertools
+
 import torch
 
 from nasbench.context import SearchContext
-from nasbench.errors import ConfigError
-from nasbench.supernet_search import Schedule, Source, SupernetSearch, fbnet_loss, proposals
+from nasbench.supernet_search import Schedule, Source, SupernetSearch, check_settings, fbnet_loss, proposals
 from spaces.mixed import ArchDistribution, from_arch
 from strategies.base import Proposals, Strategy, register
 
@@ -39,8 +40,7 @@ class DNAS(Strategy):
         theta_lr: float = 0.01, lut: str = "cached",
     ) -> None:
         Schedule(epochs, warmup, batch_size, arch_batch_size)
-        if not betas or alpha <= 0:
-            raise ConfigError("dnas: needs alpha > 0 and at least one beta")
+        check_settings(self.name, alpha, betas, cost, lut)
         self.epochs, self.warmup, self.batch_size, self.arch_batch_size = epochs, warmup, batch_size, arch_batch_size
         self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, tuple(betas), cost, theta_lr, lut
 
@@ -49,7 +49,7 @@ class DNAS(Strategy):
         run = SupernetSearch(ctx, Schedule(self.epochs, self.warmup, self.batch_size, self.arch_batch_size), self.cost, self.lut)
         thetas = [ArchDistribution(ctx.space) for _ in self.betas]
         optimizer = torch.optim.Adam([p for t in thetas for p in t.parameters()], lr=self.theta_lr, weight_decay=5e-4)
-        turn = iter(range(1 << 62))
+        turn = itertools.count()
 
         def propose(source: Source):
             return thetas[next(turn) % len(thetas)].sample(ctx.rng)

@@ -7,7 +7,7 @@ import torch
 
 from nasbench.context import SearchContext
 from nasbench.errors import ConfigError
-from nasbench.supernet_search import Schedule, Source, SupernetSearch, fbnet_loss, proposals
+from nasbench.supernet_search import Schedule, Source, SupernetSearch, check_settings, fbnet_loss, proposals
 from spaces.mixed import ArchDistribution, Choice, from_arch
 from strategies.base import Proposals, Strategy, register
 
@@ -40,8 +40,9 @@ class FBNetV5(Strategy):
         theta_lr: float = 0.01, lut: str = "cached", baseline_momentum: float = 0.9, max_weight: float = 5.0,
     ) -> None:
         Schedule(epochs, warmup, batch_size, arch_batch_size)
-        if not betas or alpha <= 0 or not 0 <= baseline_momentum < 1 or max_weight < 1:
-            raise ConfigError("fbnetv5: needs alpha > 0, at least one beta, 0 <= baseline_momentum < 1, max_weight >= 1")
+        check_settings(self.name, alpha, betas, cost, lut)
+        if not 0 <= baseline_momentum < 1 or max_weight < 1:
+            raise ConfigError("fbnetv5: needs 0 <= baseline_momentum < 1 and max_weight >= 1")
         self.epochs, self.warmup, self.batch_size, self.arch_batch_size = epochs, warmup, batch_size, arch_batch_size
         self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, tuple(betas), cost, theta_lr, lut
         self.baseline_momentum, self.max_weight = baseline_momentum, max_weight

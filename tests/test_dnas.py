@@ -1,0 +1,100 @@
+"""The supernet strategies dnas and fbnetv5 on tiny schedules: sources, schedule, ledger, proposals."""
+import math
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from nasbench import latency_lut
+from nasbench.context import SearchContext
+from nasbench.errors import ConfigError
+from nasbench.ledger import Ledger
+from nasbench.supernet_search import Schedule, SupernetSearch, fbnet_loss, make_sources, tau
+from nasbench.tasks import get_task
+from nasbench.trained import TrainingEvaluator
+from spaces.mixed import from_arch
+from spaces.mobile import MobileSpace
+from strategies import get_strategy
+
+SMALL = dict(widths=((4, 8), (8, 12), (8, 12), (12, 16)), depths=(1, 2), kernels=(3, 5), expansions=(1, 2))
+TINY = dict(epochs=2, warmup=1, batch_size=256, arch_batch_size=128, betas=(0.0, 6.0))
+
+
+@pytest.fixture(autouse=True)
+def quick_lut(tmp_path, monkeypatch):
+    monkeypatch.setenv("NASBENCH_CACHE", str(tmp_path))
+    monkeypatch.setattr(latency_lut, "ROUNDS", 1)
+    monkeypatch.setattr(latency_lut, "REPEATS", 1)
+
+
+def context(tasks, budget=1e12, space=None):
+    space = space or MobileSpace(**SMALL)
+    return SearchContext(space, {t: TrainingEvaluator(space, get_task(t)) for t in tasks}, Ledger(budget), 0, 3)
+
+
+def test_schedule_and_loss_follow_fbnet():
+    assert tau(0, 20) == 5.0 and tau(20, 20) == pytest.approx(5.0 * math.exp(-0.045 * 90))
+    assert tau(10, 90) == pytest.approx(5.0 * math.exp(-0.45))
+    ce = torch.tensor(2.0)
+    assert float(fbnet_loss(ce, 1000.0, 0.2, 0.0)) == pytest.approx(0.4)
+    assert float(fbnet_loss(ce, 1000.0, 0.2, 0.6)) == pytest.approx(0.4 * math.log(1000.0) ** 0.6)
+
+
+def test_tasks_sharing_images_form_one_source_cut_80_20():
+    sources = make_sources(context(("cls", "det", "seg")), np.random.default_rng(0))
+    assert [s.tasks for s in sources] == [("cls",), ("det", "seg")]
+    canvases = sources[1]
+    assert len(canvases.weights) == 800 and len(canvases.arch) == 200
+    assert {k.split("/")[0] for k in canvases.weights.targets} == {"det", "seg"}
+
+
+def test_a_step_is_charged_the_macs_that_ran():
+    run = SupernetSearch(context(("det", "seg")), Schedule(**{k: TINY[k] for k in ("epochs", "warmup", "batch_size", "arch_batch_size")}))
+    (source,) = run.sources
+    rng = np.random.default_rng(0)
+    run.net.eval()
+    for _ in range(3):
+        choice = from_arch(run.space, run.space.sample(rng))
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            run.net(source.weights.inputs[:1], choice, source.tasks)
+        assert run.step_macs(source, choice) == counter.get_total_flops() // 2
+
+
+def test_dnas_proposes_at_most_k_within_the_budget():
+    ctx = context(("cls",))
+    archs = get_strategy("dnas").create(**TINY).search(ctx)
+    assert 1 <= len(archs) <= ctx.k and len(set(archs)) == len(archs)
+    assert 0 < ctx.ledger.spent.macs <= ctx.ledger.budget
+
+
+def test_dnas_cuts_its_epochs_to_the_budget_and_still_proposes():
+    ctx = context(("cls",), budget=2e8)
+    archs = get_strategy("dnas").create(**{**TINY, "epochs": 50, "warmup": 10}).search(ctx)
+    assert archs and ctx.ledger.spent.macs <= 2e8
+
+
+def test_fbnetv5_proposes_per_task_from_one_search():
+    ctx = context(("cls", "det"))
+    found = get_strategy("fbnetv5").create(**{**TINY, "epochs": 1, "warmup": 0}).search(ctx)
+    assert set(found) == {"cls", "det"} and all(1 <= len(v) <= ctx.k for v in found.values())
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("dnas", {"cost": "joules"}, "cost must be"),
+    ("dnas", {"lut": "fresh"}, "lut must be"),
+    ("fbnetv5", {"betas": ()}, "at least one beta"),
+    ("fbnetv5", {"epochs": 2, "warmup": 2}, "warmup < epochs"),
+])
+def test_bad_settings_are_refused_up_front(name, params, message):
+    with pytest.raises(ConfigError, match=message):
+        get_strategy(name).create(**params)
+
+
+def test_the_supernet_strategies_refuse_other_spaces():
+    from spaces.nb201 import NB201Space
+
+    space = NB201Space()
+    ctx = SearchContext(space, {"cls": TrainingEvaluator(space, get_task("cls"))}, Ledger(1e12), 0, 3)
+    with pytest.raises(ConfigError, match="mobile space"):
+        get_strategy("dnas").create(**TINY).search(ctx)
