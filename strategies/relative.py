@@ -21,20 +21,20 @@ from strategies.base import Proposals, Strategy, register
 Estimate = tuple[float, float]
 
 
-def faster(a: Estimate, b: Estimate, objective: str, cost_weight: float = 1.0) -> bool:
+def faster(a: Estimate, b: Estimate, cost_weight: float | None, span: Estimate = (1.0, 1.0)) -> bool:
     """Whether ``a`` is the fast learner of the pair (``a``, ``b``).
 
-    Single objective: the lower validation loss. Multi objective: Pareto dominance on
-    (loss, MACs); when neither dominates, the lower ``loss / max loss + w * macs / max macs``.
+    ``cost_weight`` None: the lower validation loss (single objective). Otherwise Pareto dominance
+    on (loss, MACs); when neither dominates, the lower ``(1 - w) loss / span_loss + w macs / span_macs``.
     """
-    if objective == "single" or a[1] == b[1]:
+    if cost_weight is None or a[1] == b[1]:
         return a[0] <= b[0]
     if a[0] <= b[0] and a[1] <= b[1]:
         return True
     if b[0] <= a[0] and b[1] <= a[1]:
         return False
-    top_loss, top_macs = max(a[0], b[0]) or 1.0, max(a[1], b[1])
-    return a[0] / top_loss + cost_weight * a[1] / top_macs <= b[0] / top_loss + cost_weight * b[1] / top_macs
+    w = cost_weight
+    return (1 - w) * (a[0] - b[0]) / span[0] + w * (a[1] - b[1]) / span[1] <= 0.0
 
 
 def learn_from(x_slow: np.ndarray, v_slow: np.ndarray, x_fast: np.ndarray, box: ContinuousBox,
@@ -73,7 +73,9 @@ class RelativeNAS(Strategy):
       population: N, an even number (paper 20).
       generations: upper limit on generations (paper 50); the budget usually ends the search first.
       objective: ``multi`` (default in comparisons) or ``single``.
-      cost_weight: weight of the MACs term in the multi-objective tie-break.
+      cost_weight: weight w of MACs in the multi-objective tie-break (objectives scaled by their
+        spread over the estimates so far); None draws a fresh w ~ U(0, 1) per pair, which pulls
+        different pairs toward different parts of the front.
       train_fraction: part of the training split each short pass sees (paper: half, one epoch).
       recalibration_samples: training samples that refresh BatchNorm statistics before validation.
       weight_pool: ``auto`` (a slicing supernet where the space has one, else the evaluator's
@@ -86,10 +88,10 @@ class RelativeNAS(Strategy):
     def __init__(
         self,
         *,
-        population: int = 10,
+        population: int = 20,
         generations: int = 50,
         objective: str = "multi",
-        cost_weight: float = 1.0,
+        cost_weight: float | None = None,
         train_fraction: float = 0.5,
         recalibration_samples: int = 256,
         weight_pool: str = "auto",
@@ -100,6 +102,8 @@ class RelativeNAS(Strategy):
             raise ConfigError(f"relative: objective must be multi or single, got {objective!r}")
         if weight_pool not in ("auto", "on", "off"):
             raise ConfigError(f"relative: weight_pool must be auto, on or off, got {weight_pool!r}")
+        if cost_weight is not None and not 0.0 <= cost_weight <= 1.0:
+            raise ConfigError(f"relative: cost_weight must be in [0, 1] or None (random per pair), got {cost_weight}")
         if not 0.0 < train_fraction <= 1.0 or generations < 1 or recalibration_samples < 0:
             raise ConfigError("relative: train_fraction in (0, 1], generations >= 1, recalibration_samples >= 0")
         self.population = population
@@ -128,8 +132,16 @@ class RelativeNAS(Strategy):
         return self._proposals(ctx, dict(estimated.values()))
 
     def _pair_estimator(self, ctx: SearchContext) -> "PairEstimator":
+        seen: list[Estimate] = []
+
         def judge(a: Estimate, b: Estimate) -> bool:
-            return faster(a, b, self.objective, self.cost_weight)
+            if self.objective == "single":
+                return faster(a, b, None)
+            seen.extend((a, b))
+            finite = np.array([e for e in seen if np.isfinite(e[0])] or [(1.0, 1.0)])
+            span = tuple(np.maximum(finite.max(axis=0) - finite.min(axis=0), 1e-12))
+            w = ctx.rng.uniform() if self.cost_weight is None else self.cost_weight
+            return faster(a, b, w, span)
 
         if self.weight_pool == "on" or (self.weight_pool == "auto" and "slicing" in ctx.space.capabilities):
             return WeightPoolPair(ctx, judge, self.train_fraction, self.recalibration_samples)

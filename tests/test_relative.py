@@ -36,11 +36,12 @@ def test_slow_learner_moves_toward_the_fast_one_and_stays_in_the_box():
 
 
 def test_pairs_are_judged_by_loss_or_by_dominance_with_a_scalarised_tie_break():
-    assert faster((0.1, 9.0), (0.2, 1.0), "single")
-    assert faster((0.1, 1.0), (0.2, 2.0), "multi") and not faster((0.2, 2.0), (0.1, 1.0), "multi")
-    # neither dominates: 5% less loss does not pay for 10x the MACs
-    assert faster((0.20, 1.0), (0.19, 10.0), "multi")
-    assert not faster((0.20, 1.0), (0.19, 10.0), "multi", cost_weight=0.0)
+    assert faster((0.1, 9.0), (0.2, 1.0), None)
+    assert faster((0.1, 1.0), (0.2, 2.0), 0.5) and not faster((0.2, 2.0), (0.1, 1.0), 0.5)
+    # neither dominates: the weight and the objectives' spreads decide
+    assert faster((0.20, 1.0), (0.19, 10.0), 0.5, span=(0.1, 10.0))
+    assert not faster((0.20, 1.0), (0.19, 10.0), 0.0, span=(0.1, 10.0))
+    assert not faster((0.20, 1.0), (0.19, 10.0), 0.5, span=(0.01, 100.0))
 
 
 def test_slow_fast_learning_beats_random_sampling_of_the_same_evaluations():
@@ -102,6 +103,6 @@ def test_relative_learning_improves_the_population_on_the_synthetic_benchmark():
 
 
 def test_bad_settings_are_refused():
-    for bad in [dict(population=5), dict(objective="both"), dict(weight_pool="maybe"), dict(train_fraction=0)]:
+    for bad in [dict(population=5), dict(objective="both"), dict(weight_pool="maybe"), dict(train_fraction=0), dict(cost_weight=2.0)]:
         with pytest.raises(ConfigError):
             RelativeNAS(**bad)
