@@ -106,3 +106,30 @@ def test_bad_settings_are_refused():
     for bad in [dict(population=5), dict(objective="both"), dict(weight_pool="maybe"), dict(train_fraction=0), dict(cost_weight=2.0)]:
         with pytest.raises(ConfigError):
             RelativeNAS(**bad)
+
+
+def test_weight_pool_pairs_train_from_the_pool_charge_every_pass_and_write_back():
+    import torch
+
+    from nasbench.tasks import get_task
+    from nasbench.trained import TrainingEvaluator
+    from strategies.relative import WeightPoolPair
+
+    space = get_space("mobile")
+    ctx = SearchContext(space, {"cls": TrainingEvaluator(space, get_task("cls"), latency=False)}, Ledger(1e15), 0, 3)
+    judged = []
+    pair = WeightPoolPair(ctx, lambda a, b: judged.append((a, b)) or a[0] <= b[0], 0.1, recalibration_samples=64)
+    absorbed = []
+    absorb = pair.pool.absorb
+    pair.pool.absorb = lambda arch, model: absorbed.append((arch, model)) or absorb(arch, model)
+    a, b = space.make([0] * space.n_genes), space.sample(np.random.default_rng(0))
+    estimate_a, estimate_b, a_is_fast = pair(a, b)
+    assert judged == [(estimate_a, estimate_b)] and a_is_fast == (estimate_a[0] <= estimate_b[0])
+    n_part, n_val = round(0.1 * len(ctx.data("train"))), len(ctx.data("val"))
+    per_sample = sum(ctx.cost(x).macs for x in (a, b))
+    assert ctx.ledger.used == pytest.approx(per_sample * (3 * n_part + 64 + n_val))
+    # the slow learner is written back first, so the fast learner's weights win where both trained
+    assert [arch for arch, _ in absorbed] == ([b, a] if a_is_fast else [a, b])
+    fast_model = absorbed[1][1]
+    again = pair.pool.extract(absorbed[1][0]).state_dict()
+    assert all(torch.equal(again[k], v) for k, v in fast_model.state_dict().items())
