@@ -28,6 +28,7 @@ from strategies.nsga2 import CanonicalRepair, integer_problem
 log = logging.getLogger(__name__)
 
 OBJECTIVES = ("macs", "latency")
+ERRORS = ("metric", "loss")
 
 
 @register
@@ -39,7 +40,8 @@ class FMAS(Strategy):
     2. NSGA-II (pymoo ask/tell) over the genotype. A candidate is sliced from the parent (weights
        copied, nothing trained), its BatchNorm statistics optionally re-estimated on a few training
        batches, and scored on one random subset of the validation split drawn per search.
-       Objectives: (1 - metric, MACs) or (1 - metric, measured latency).
+       Objectives: (1 - metric, MACs) or (1 - metric, measured latency); the mean task loss can
+       stand in for 1 - metric.
     3. The non-dominated candidates, at most K spread along the front, are fine-tuned from their
        slices on the full training split, scored on the full validation split (recorded in the
        archive) and proposed. When the budget runs out, what was scored so far is used.
@@ -49,6 +51,7 @@ class FMAS(Strategy):
       subset_fraction: fraction of the validation split a candidate is scored on.
       recalibration_batches: training batches re-estimating BatchNorm statistics before scoring (0: off).
       objective: ``macs`` or ``latency`` (the evaluator's measured CPU latency).
+      error: ``metric`` (1 - metric, the paper's) or ``loss`` (mean task loss on the subset).
       parent_epochs: epochs of parent training; 0 gives the task's final-recipe epochs, capped (when
         charged in MACs) so the parent takes at most ``parent_share`` of the budget.
       parent_share: the cap above, as a fraction of the budget.
@@ -68,6 +71,7 @@ class FMAS(Strategy):
         subset_fraction: float = 0.25,
         recalibration_batches: int = 2,
         objective: str = "macs",
+        error: str = "metric",
         parent_epochs: int = 0,
         parent_share: float = 0.4,
         finetune_epochs: int = 0,
@@ -79,11 +83,14 @@ class FMAS(Strategy):
             raise ConfigError("fmas: subset_fraction and parent_share must be in (0, 1]")
         if objective not in OBJECTIVES:
             raise ConfigError(f"fmas: objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
+        if error not in ERRORS:
+            raise ConfigError(f"fmas: error must be one of {', '.join(ERRORS)}, got {error!r}")
         self.population = population
         self.generations = generations
         self.subset_fraction = subset_fraction
         self.recalibration_batches = recalibration_batches
         self.objective = objective
+        self.error = error
         self.parent_epochs = parent_epochs
         self.parent_share = parent_share
         self.finetune_epochs = finetune_epochs
@@ -98,7 +105,7 @@ class FMAS(Strategy):
             return []
         val = ctx.data("val")
         subset = val.subset(ctx.rng.permutation(len(val))[: max(1, round(self.subset_fraction * len(val)))])
-        scored: dict[Architecture, tuple[float, float]] = {}  # (1 - subset metric, cost): never paid twice
+        scored: dict[Architecture, tuple[float, float]] = {}  # (subset error, cost): never paid twice
         with suppress(BudgetExhausted):
             self.evolve(ctx, supernet, subset, scored)
         if not scored:
@@ -109,7 +116,7 @@ class FMAS(Strategy):
         finalists = [archs[i] for i in front[indicators.select_spread(F[front], ctx.k)]]
         for arch in sorted(finalists, key=lambda a: ctx.cost(a).macs):  # cheapest first: most fit the budget
             with suppress(BudgetExhausted):
-                self.finetune(ctx, supernet, arch, 1.0 - scored[arch][0])
+                self.finetune(ctx, supernet, arch, scored[arch][0])
         return finalists
 
     def train_parent(self, ctx: SearchContext, supernet: SlicingSupernet) -> None:
@@ -148,17 +155,19 @@ class FMAS(Strategy):
             for x in offspring.get("X"):
                 arch = ctx.space.make(x)
                 if arch not in scored:
-                    scored[arch] = (1.0 - self.subset_score(ctx, supernet, arch, subset), self.cost(ctx, arch))
+                    scored[arch] = (self.subset_error(ctx, supernet, arch, subset), self.cost(ctx, arch))
             offspring.set("F", np.array([scored[ctx.space.make(x)] for x in offspring.get("X")]))
             algorithm.tell(infills=offspring)
 
-    def subset_score(self, ctx: SearchContext, supernet: SlicingSupernet, arch: Architecture, subset: Split) -> float:
-        """The metric of ``arch``'s slice on the validation subset, BatchNorm re-estimated first if asked."""
+    def subset_error(self, ctx: SearchContext, supernet: SlicingSupernet, arch: Architecture, subset: Split) -> float:
+        """1 - metric (or the loss) of ``arch``'s slice on the validation subset, BatchNorm re-estimated first if asked."""
         model = supernet.extract(arch)
         macs = ctx.cost(arch).macs
         if self.recalibration_batches:
             ctx.recalibrate(model, macs, samples=self.recalibration_batches * ctx.recipe().batch_size)
-        return ctx.validate(model, macs, data=subset)
+        if self.error == "loss":
+            return ctx.validate(model, macs, data=subset, loss=True)
+        return 1.0 - ctx.validate(model, macs, data=subset)
 
     def cost(self, ctx: SearchContext, arch: Architecture) -> float:
         """The second objective: MACs or measured latency."""
@@ -169,7 +178,7 @@ class FMAS(Strategy):
             raise ConfigError("fmas: objective 'latency' needs an evaluator that measures latency")
         return cost.latency_ms
 
-    def finetune(self, ctx: SearchContext, supernet: SlicingSupernet, arch: Architecture, subset_metric: float) -> None:
+    def finetune(self, ctx: SearchContext, supernet: SlicingSupernet, arch: Architecture, subset_error: float) -> None:
         """Step 3: fine-tune a finalist's slice on the full training split; record its val metric in the archive."""
         start, used = time.perf_counter(), ctx.ledger.spent.macs
         epochs = self.finetune_epochs or ctx.search_fidelity().epochs
@@ -182,7 +191,7 @@ class FMAS(Strategy):
         except Diverged as exc:
             status = Status.DIVERGED
             log.warning("fmas: fine-tuning %s diverged: %s", arch.key, exc)
-        extra = {"subset_metric": subset_metric, "parent_charged": float(not self.pretrained_parent)}
+        extra = {"subset_error": subset_error, "parent_charged": float(not self.pretrained_parent)}
         evaluation = Evaluation(
             arch, ctx.task, Fidelity(epochs), metric, cost, ctx.ledger.spent.macs - used,
             time.perf_counter() - start, status, split="val", seed=ctx.seed, extra=extra,

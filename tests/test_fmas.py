@@ -64,7 +64,7 @@ def test_a_budget_too_small_for_the_parent_proposes_nothing_and_spends_nothing()
 
 def test_bad_settings_are_refused():
     fmas = get_strategy("fmas")
-    for params in ({"objective": "flops"}, {"subset_fraction": 0.0}, {"population": 1}, {"parent_share": 1.5}):
+    for params in ({"objective": "flops"}, {"error": "accuracy"}, {"subset_fraction": 0.0}, {"population": 1}, {"parent_share": 1.5}):
         with pytest.raises(ConfigError):
             fmas.create(**params)
 
