@@ -225,50 +225,11 @@ class Comparison:
                     yield result, archive
 
     def run_job(self, name: str, tasks: tuple[str, ...], seed: int) -> list[tuple[RunResult, list[dict[str, Any]]]]:
-        """One search: ``run_one`` for a single task, ``run_multitask`` for several."""
-        if len(tasks) == 1:
-            return [self.run_one(name, tasks[0], seed)]
-        return self.run_multitask(name, tasks, seed)
+        """One search over ``tasks`` (one task, or all of a multitask strategy's), then its finals.
 
-    def run_one(self, name: str, task: str, seed: int) -> tuple[RunResult, list[dict[str, Any]]]:
-        """Search with one strategy on one task and seed, final-evaluate its proposals.
-
-        Returns the run record and its search archive as rows for ``archive.jsonl``.
-        """
-        from strategies import get_strategy
-
-        strategy = get_strategy(name).create(**self.config.params.get(name, {}))
-        evaluator = self.evaluator(task)
-        budget, unit = self.budget_for(task)
-        ledger = Ledger(budget, unit)
-        ctx = SearchContext(
-            self.space, {task: evaluator}, ledger, seed, self.config.k,
-            on_evaluation=lambda e, led: self._notify("evaluation", strategy=name, task=task, seed=seed, ledger=led),
-        )
-        self._notify("run_start", strategy=name, task=task, seed=seed, ledger=ledger)
-        start = time.perf_counter()
-        status = "ok"
-        try:
-            proposals = self._normalise(strategy.search(ctx), task)
-        except BudgetExhausted:
-            proposals = ctx.front()
-        except Exception as exc:  # one strategy crashing must not stop the comparison
-            log.exception("strategy %s failed on %s seed %d", name, task, seed)
-            status, proposals = f"failed: {type(exc).__name__}: {exc}", []
-        if len(proposals) > self.config.k:
-            status, proposals = f"failed: proposed {len(proposals)} architectures, K={self.config.k}", []
-        search_seconds = time.perf_counter() - start
-        self._notify("finals", strategy=name, task=task, seed=seed, n=len(proposals))
-        finals = [evaluator.evaluate(a, evaluator.final_fidelity, seed, split="test") for a in proposals]
-        result = self._summarise(name, task, seed, status, ledger, search_seconds, ctx, finals)
-        self._notify("run_end", result=result)
-        return result, archive_rows(name, seed, ctx)
-
-    def run_multitask(self, name: str, tasks: tuple[str, ...], seed: int) -> list[tuple[RunResult, list[dict[str, Any]]]]:
-        """One search over all ``tasks`` (budget: the sum of theirs), then one run record per task.
-
-        Each record carries its task's budget, and the shared compute and search time split in
-        proportion to the task budgets (the records of one search add up to its totals).
+        The budget is the sum of the tasks' budgets. Returns one run record per task with its
+        archive rows; each record carries its task's budget, and the shared compute and search
+        time split in proportion to the task budgets (the records of one search add up to its totals).
         """
         from strategies import get_strategy
 
@@ -303,8 +264,8 @@ class Comparison:
             finals = [evaluator.evaluate(a, evaluator.final_fidelity, seed, split="test") for a in archs]
             share = budgets[task][0] / ledger.budget
             result = self._summarise(name, task, seed, task_status, ledger, search_seconds, ctx, finals, share)
+            self._notify("run_end", result=result)
             runs.append((result, [row for row in rows if row["task"] == task]))
-        self._notify("run_end", result=runs[-1][0])
         return runs
 
     def _normalise(self, proposals: Any, task: str) -> list[Architecture]:

@@ -111,7 +111,7 @@ class Schedule:
             raise ConfigError(f"supernet schedule needs epochs >= 1, 0 <= warmup < epochs, batch sizes >= 2; got {self}")
 
 
-def check_settings(name: str, alpha: float, betas: Sequence[float], cost: str, lut: str) -> None:
+def check_settings(name: str, alpha: float, betas: Sequence[float], cost: str, lut: str, head_width: int) -> None:
     """Refuse bad hyper-parameters of a supernet strategy before any compute is spent."""
     from nasbench.latency_lut import MODES
 
@@ -121,6 +121,8 @@ def check_settings(name: str, alpha: float, betas: Sequence[float], cost: str, l
         raise ConfigError(f"{name}: cost must be 'latency' or 'macs', got {cost!r}")
     if lut not in MODES:
         raise ConfigError(f"{name}: lut must be one of {', '.join(MODES)}, got {lut!r}")
+    if head_width < 1:
+        raise ConfigError(f"{name}: head_width must be >= 1, got {head_width}")
 
 
 class SupernetSearch:
@@ -130,7 +132,9 @@ class SupernetSearch:
     distributions on a batch of the 20% part at temperature ``tau``.
     """
 
-    def __init__(self, ctx: SearchContext, schedule: Schedule, cost: str = "latency", lut: str = "cached") -> None:
+    def __init__(
+        self, ctx: SearchContext, schedule: Schedule, cost: str = "latency", lut: str = "cached", head_width: int | None = None
+    ) -> None:
         if not isinstance(ctx.space, MobileSpace):
             raise ConfigError(f"the supernet strategies search the mobile space, not {ctx.space.name!r}")
         self.ctx = ctx
@@ -145,7 +149,7 @@ class SupernetSearch:
             raise ConfigError(f"tasks with different input channels {sorted(channels)} cannot share one supernet")
         torch.manual_seed(ctx.seed)
         self.generator = torch.Generator().manual_seed(ctx.seed)
-        self.net = Supernet(self.space, self.views, channels.pop())
+        self.net = Supernet(self.space, self.views, channels.pop(), head_width)
         self.head_macs = {t: self.net.head_macs(t, self.views[t].input_shape) for t in ctx.tasks}
 
     # -- costs -------------------------------------------------------------------------

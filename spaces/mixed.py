@@ -248,14 +248,19 @@ class MixedBackbone(nn.Module):
 
 
 class Supernet(nn.Module):
-    """The mixed backbone and one head per task, each head built for the largest widths."""
+    """The mixed backbone and one head per task, each head built for the largest widths.
 
-    def __init__(self, space: MobileSpace, tasks: Mapping[str, object], in_channels: int) -> None:
+    ``head_width``: channels of the heads' own layers (None: each task's default); FBNetV5 trains
+    light heads so that the backbone, shared by all tasks, dominates the search's compute.
+    """
+
+    def __init__(self, space: MobileSpace, tasks: Mapping[str, object], in_channels: int, head_width: int | None = None) -> None:
         super().__init__()
         self.backbone = MixedBackbone(space, in_channels)
         strides = tuple(itertools.accumulate(STAGE_STRIDES, lambda a, b: a * b))
         self.heads = nn.ModuleDict({
-            name: task.head(self.backbone.max_widths, tuple(MixedBackbone.stem_stride(task.input_shape[1]) * s for s in strides))
+            name: task.head(self.backbone.max_widths, tuple(MixedBackbone.stem_stride(task.input_shape[1]) * s for s in strides),
+                            head_width)
             for name, task in tasks.items()
         })
 

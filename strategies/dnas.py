@@ -28,6 +28,8 @@ class DNAS(Strategy):
       cost: ``latency`` (the LUT, microseconds) or ``macs`` (backbone kMACs) as LAT.
       theta_lr: Adam learning rate of the architecture logits (FBNet: 0.01, weight decay 5e-4).
       lut: ``cached`` or ``rebuild`` (re-measure this machine's latency table once).
+      head_width: channels of the light det/seg heads trained with the supernet (candidates are
+        trained with the task's full head).
     """
 
     name = "dnas"
@@ -37,16 +39,18 @@ class DNAS(Strategy):
     def __init__(
         self, *, epochs: int = 20, warmup: int = 5, batch_size: int = 64, arch_batch_size: int = 16,
         alpha: float = 0.2, betas: tuple[float, ...] = (0.0, 0.6, 2.0, 6.0), cost: str = "latency",
-        theta_lr: float = 0.01, lut: str = "cached",
+        theta_lr: float = 0.01, lut: str = "cached", head_width: int = 16,
     ) -> None:
         Schedule(epochs, warmup, batch_size, arch_batch_size)
-        check_settings(self.name, alpha, betas, cost, lut)
+        check_settings(self.name, alpha, betas, cost, lut, head_width)
         self.epochs, self.warmup, self.batch_size, self.arch_batch_size = epochs, warmup, batch_size, arch_batch_size
         self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, tuple(betas), cost, theta_lr, lut
+        self.head_width = head_width
 
     def search(self, ctx: SearchContext) -> Proposals:
         task = ctx.task
-        run = SupernetSearch(ctx, Schedule(self.epochs, self.warmup, self.batch_size, self.arch_batch_size), self.cost, self.lut)
+        run = SupernetSearch(ctx, Schedule(self.epochs, self.warmup, self.batch_size, self.arch_batch_size), self.cost, self.lut,
+                             self.head_width)
         thetas = [ArchDistribution(ctx.space) for _ in self.betas]
         optimizer = torch.optim.Adam([p for t in thetas for p in t.parameters()], lr=self.theta_lr, weight_decay=5e-4)
         turn = itertools.count()

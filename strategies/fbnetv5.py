@@ -26,7 +26,8 @@ class FBNetV5(Strategy):
     Proposes, per task, each beta's most likely architecture, then samples, at most K.
 
     Hyper-parameters: as ``dnas`` (epochs, warmup, batch sizes, alpha, betas, cost, theta_lr, lut),
-    plus ``baseline_momentum`` of the moving-average baselines and ``max_weight``.
+    plus ``baseline_momentum`` of the moving-average baselines, ``max_weight``, and ``head_width``,
+    the channels of the light det/seg heads trained with the supernet (FBNetV5's light heads).
     """
 
     name = "fbnetv5"
@@ -38,17 +39,20 @@ class FBNetV5(Strategy):
         self, *, epochs: int = 20, warmup: int = 5, batch_size: int = 64, arch_batch_size: int = 16,
         alpha: float = 0.2, betas: tuple[float, ...] = (0.0, 0.6, 2.0, 6.0), cost: str = "latency",
         theta_lr: float = 0.01, lut: str = "cached", baseline_momentum: float = 0.9, max_weight: float = 5.0,
+        head_width: int = 16,
     ) -> None:
         Schedule(epochs, warmup, batch_size, arch_batch_size)
-        check_settings(self.name, alpha, betas, cost, lut)
+        check_settings(self.name, alpha, betas, cost, lut, head_width)
         if not 0 <= baseline_momentum < 1 or max_weight < 1:
             raise ConfigError("fbnetv5: needs 0 <= baseline_momentum < 1 and max_weight >= 1")
         self.epochs, self.warmup, self.batch_size, self.arch_batch_size = epochs, warmup, batch_size, arch_batch_size
         self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, tuple(betas), cost, theta_lr, lut
+        self.head_width = head_width
         self.baseline_momentum, self.max_weight = baseline_momentum, max_weight
 
     def search(self, ctx: SearchContext) -> Proposals:
-        run = SupernetSearch(ctx, Schedule(self.epochs, self.warmup, self.batch_size, self.arch_batch_size), self.cost, self.lut)
+        run = SupernetSearch(ctx, Schedule(self.epochs, self.warmup, self.batch_size, self.arch_batch_size), self.cost, self.lut,
+                             self.head_width)
         thetas = {t: [ArchDistribution(ctx.space) for _ in self.betas] for t in ctx.tasks}
         everyone = [d for ds in thetas.values() for d in ds]
         optimizer = torch.optim.Adam([p for d in everyone for p in d.parameters()], lr=self.theta_lr, weight_decay=5e-4)

@@ -69,8 +69,12 @@ class Task(abc.ABC):
         """The fixed ``train``/``val``/``test`` split (the same for every seed)."""
 
     @abc.abstractmethod
-    def head(self, channels: Sequence[int], strides: Sequence[int]) -> nn.Module:
-        """A fresh head mapping the backbone's feature list to this task's outputs."""
+    def head(self, channels: Sequence[int], strides: Sequence[int], width: int | None = None) -> nn.Module:
+        """A fresh head mapping the backbone's feature list to this task's outputs.
+
+        ``width`` sets the channels of a head's own layers (None: the task's default); supernet
+        searches train light heads, while candidates are always trained with the default.
+        """
 
     @abc.abstractmethod
     def loss(self, outputs: Tensor | dict[str, Tensor], targets: Mapping[str, Tensor]) -> Tensor:

@@ -38,7 +38,8 @@ class ClassificationTask(DigitsTask):
         inputs = standardise(pools.images[index], pools.images[pools.indices["train"]])
         return Split(inputs[:, None], {"label": pools.labels[index]})
 
-    def head(self, channels: Sequence[int], strides: Sequence[int]) -> nn.Module:
+    def head(self, channels: Sequence[int], strides: Sequence[int], width: int | None = None) -> nn.Module:
+        """A pooled linear classifier: no layers of its own, so ``width`` does not apply."""
         return PooledClassifier(channels[-1], self.num_classes)
 
     def loss(self, outputs: Tensor, targets: Mapping[str, Tensor]) -> Tensor:

@@ -35,14 +35,14 @@ HEATMAP_PRIOR = 0.1
 class CentreNetHead(nn.Module):
     """Features fused at stride 4, then 1x1 convs to centre-heatmap logits, box sizes and centre offsets."""
 
-    def __init__(self, channels: Sequence[int], strides: Sequence[int], num_classes: int) -> None:
+    def __init__(self, channels: Sequence[int], strides: Sequence[int], num_classes: int, width: int = HEAD_WIDTH) -> None:
         super().__init__()
         if OUTPUT_STRIDE not in strides:
             raise ValueError(f"the detection head needs a stride-{OUTPUT_STRIDE} feature, got strides {tuple(strides)}")
-        self.fuse = FusedFeatures(channels, list(strides).index(OUTPUT_STRIDE), HEAD_WIDTH)
-        self.heatmap = nn.Conv2d(HEAD_WIDTH, num_classes, 1)
-        self.size = nn.Conv2d(HEAD_WIDTH, 2, 1)
-        self.offset = nn.Conv2d(HEAD_WIDTH, 2, 1)
+        self.fuse = FusedFeatures(channels, list(strides).index(OUTPUT_STRIDE), width)
+        self.heatmap = nn.Conv2d(width, num_classes, 1)
+        self.size = nn.Conv2d(width, 2, 1)
+        self.offset = nn.Conv2d(width, 2, 1)
         nn.init.constant_(self.heatmap.bias, math.log(HEATMAP_PRIOR / (1 - HEATMAP_PRIOR)))
 
     def forward(self, features: Sequence[Tensor]) -> dict[str, Tensor]:
@@ -171,8 +171,8 @@ class DetectionTask(DigitsTask):
         _, height, width = self.input_shape
         return Split(inputs, encode(canvases.boxes, self.num_classes, (height // OUTPUT_STRIDE, width // OUTPUT_STRIDE)))
 
-    def head(self, channels: Sequence[int], strides: Sequence[int]) -> nn.Module:
-        return CentreNetHead(channels, strides, self.num_classes)
+    def head(self, channels: Sequence[int], strides: Sequence[int], width: int | None = None) -> nn.Module:
+        return CentreNetHead(channels, strides, self.num_classes, width or HEAD_WIDTH)
 
     def loss(self, outputs: dict[str, Tensor], targets: Mapping[str, Tensor]) -> Tensor:
         centres = targets["centre"][:, None]

@@ -15,10 +15,10 @@ from nasbench.tasks.digits import CANVAS_SIZE, render_canvases, standardise
 class SegmentationHead(nn.Module):
     """All features fused at the finest scale, classified per pixel, upsampled to the input size."""
 
-    def __init__(self, channels: Sequence[int], num_classes: int, size: tuple[int, int]) -> None:
+    def __init__(self, channels: Sequence[int], num_classes: int, size: tuple[int, int], width: int = HEAD_WIDTH) -> None:
         super().__init__()
-        self.fuse = FusedFeatures(channels, 0, HEAD_WIDTH)
-        self.classify = nn.Conv2d(HEAD_WIDTH, num_classes, 1)
+        self.fuse = FusedFeatures(channels, 0, width)
+        self.classify = nn.Conv2d(width, num_classes, 1)
         self.size = size
 
     def forward(self, features: Sequence[Tensor]) -> Tensor:
@@ -41,8 +41,8 @@ class SegmentationTask(DigitsTask):
         inputs = standardise(canvases.images, render_canvases("train").images)
         return Split(inputs, {"mask": canvases.masks})
 
-    def head(self, channels: Sequence[int], strides: Sequence[int]) -> nn.Module:
-        return SegmentationHead(channels, self.num_classes, self.input_shape[1:])
+    def head(self, channels: Sequence[int], strides: Sequence[int], width: int | None = None) -> nn.Module:
+        return SegmentationHead(channels, self.num_classes, self.input_shape[1:], width or HEAD_WIDTH)
 
     def loss(self, outputs: Tensor, targets: Mapping[str, Tensor]) -> Tensor:
         return F.cross_entropy(outputs, targets["mask"])
