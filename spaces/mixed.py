@@ -31,7 +31,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasbench.records import Architecture
-from spaces.mobile import SMALL_INPUT, STAGE_STRIDES, MobileSpace, conv_bn
+from spaces.mobile import SMALL_INPUT, STAGE_STRIDES, MobileSpace, conv_bn, init_conv_bn
 
 if TYPE_CHECKING:  # pragma: no cover
     from nasbench.latency_lut import CostTable
@@ -211,12 +211,7 @@ class MixedBackbone(nn.Module):
 
     def _init_weights(self) -> None:
         """As ``MobileBackbone``: Kaiming convs, unit BN, and the always-residual later slots start as identity."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self)
         for stage in self.slots:
             for slot in list(stage)[1:]:
                 for block in slot:

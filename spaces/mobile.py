@@ -72,6 +72,16 @@ def conv_bn(
     return nn.Sequential(*layers)
 
 
+def init_conv_bn(module: nn.Module) -> None:
+    """Kaiming-normal (fan-out) convolutions and unit BatchNorm in ``module``: every backbone's starting point."""
+    for m in module.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+
+
 class InvertedResidual(nn.Module):
     """MobileNetV2 block: 1x1 expand (skipped at expansion 1), kxk depthwise, 1x1 linear project.
 
@@ -120,12 +130,7 @@ class MobileBackbone(Backbone):
 
     def _init_weights(self) -> None:
         """Kaiming convs, unit BN; residual blocks start as identity (last BN gamma 0) for stability."""
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_conv_bn(self)
         for m in self.modules():
             if isinstance(m, InvertedResidual) and m.residual:
                 nn.init.zeros_(m.body[-1][1].weight)
