@@ -63,8 +63,7 @@ def measure(task: str, args: argparse.Namespace) -> dict:
     fmas.train_parent(ctx, supernet)
     parent_macs = ctx.cost(supernet.largest).macs
     parent_metric = ctx.validate(supernet.parent, parent_macs)
-    val = ctx.data("val")
-    subset = val.subset(ctx.rng.permutation(len(val))[: round(args.subset_fraction * len(val))])
+    subset = fmas.validation_subset(ctx)
     rows = []
     for arch in candidates(space, ctx, args.random, args.near, ctx.rng):
         subset_metric = 1.0 - fmas.subset_error(ctx, supernet, arch, subset)

@@ -103,8 +103,7 @@ class FMAS(Strategy):
             self.train_parent(ctx, supernet)
         except BudgetExhausted:
             return []
-        val = ctx.data("val")
-        subset = val.subset(ctx.rng.permutation(len(val))[: max(1, round(self.subset_fraction * len(val)))])
+        subset = self.validation_subset(ctx)
         scored: dict[Architecture, tuple[float, float]] = {}  # (subset error, cost): never paid twice
         with suppress(BudgetExhausted):
             self.evolve(ctx, supernet, subset, scored)
@@ -136,6 +135,11 @@ class FMAS(Strategy):
             ctx.recalibrate(supernet.parent, macs)
         log.info("fmas: parent %s trained %d epochs", supernet.largest.key, epochs)
         supernet.sort_channels()
+
+    def validation_subset(self, ctx: SearchContext) -> Split:
+        """The random validation subset every candidate is scored on, drawn once per search."""
+        val = ctx.data("val")
+        return val.subset(ctx.rng.permutation(len(val))[: max(1, round(self.subset_fraction * len(val)))])
 
     def evolve(
         self, ctx: SearchContext, supernet: SlicingSupernet, subset: Split, scored: dict[Architecture, tuple[float, float]]
