@@ -8,11 +8,6 @@ from contextlib import suppress
 
 import numpy as np
 import torch
-from pymoo.algorithms.moo.nsga2 import NSGA2
-from pymoo.operators.crossover.sbx import SBX
-from pymoo.operators.mutation.pm import PM
-from pymoo.operators.repair.rounding import RoundingRepair
-from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from pymoo.termination.max_gen import MaximumGenerationTermination
 
 from nasbench import indicators
@@ -23,7 +18,7 @@ from nasbench.tasks.base import Split
 from nasbench.training import Diverged, recalibrate_batchnorm, train
 from spaces.slicing import SlicingSupernet
 from strategies.base import Proposals, Strategy, register
-from strategies.nsga2 import CanonicalRepair, integer_problem
+from strategies.nsga2 import integer_nsga2, integer_problem
 
 log = logging.getLogger(__name__)
 
@@ -145,14 +140,7 @@ class FMAS(Strategy):
         self, ctx: SearchContext, supernet: SlicingSupernet, subset: Split, scored: dict[Architecture, tuple[float, float]]
     ) -> None:
         """Step 2: NSGA-II generations, every candidate a parent slice scored without fine-tuning."""
-        algorithm = NSGA2(
-            pop_size=self.population,
-            sampling=IntegerRandomSampling(),
-            crossover=SBX(eta=3.0, vtype=float, repair=RoundingRepair()),
-            mutation=PM(eta=3.0, vtype=float, repair=RoundingRepair()),
-            repair=CanonicalRepair(ctx.space),
-            eliminate_duplicates=True,
-        )
+        algorithm = integer_nsga2(ctx.space, self.population)
         algorithm.setup(integer_problem(ctx.space), termination=MaximumGenerationTermination(self.generations), seed=ctx.seed)
         while algorithm.has_next():
             offspring = algorithm.ask()

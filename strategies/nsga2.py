@@ -37,6 +37,18 @@ def integer_problem(space: SearchSpace, n_obj: int = 2) -> Problem:
     return Problem(n_var=space.n_genes, n_obj=n_obj, xl=xl, xu=xu, vtype=int)
 
 
+def integer_nsga2(space: SearchSpace, population: int, eta_crossover: float = 3.0, eta_mutation: float = 3.0) -> _PymooNSGA2:
+    """pymoo's NSGA-II for a space's integer genotype: SBX and polynomial mutation rounded, canonical, no duplicates."""
+    return _PymooNSGA2(
+        pop_size=population,
+        sampling=IntegerRandomSampling(),
+        crossover=SBX(eta=eta_crossover, vtype=float, repair=RoundingRepair()),
+        mutation=PM(eta=eta_mutation, vtype=float, repair=RoundingRepair()),
+        repair=CanonicalRepair(space),
+        eliminate_duplicates=True,
+    )
+
+
 @register
 class NSGA2(Strategy):
     """Non-dominated sorting GA on (validation error, MACs); every offspring trained at search fidelity."""
@@ -50,14 +62,7 @@ class NSGA2(Strategy):
         self.eta_mutation = eta_mutation
 
     def search(self, ctx: SearchContext) -> Proposals:
-        algorithm = _PymooNSGA2(
-            pop_size=self.population,
-            sampling=IntegerRandomSampling(),
-            crossover=SBX(eta=self.eta_crossover, vtype=float, repair=RoundingRepair()),
-            mutation=PM(eta=self.eta_mutation, vtype=float, repair=RoundingRepair()),
-            repair=CanonicalRepair(ctx.space),
-            eliminate_duplicates=True,
-        )
+        algorithm = integer_nsga2(ctx.space, self.population, self.eta_crossover, self.eta_mutation)
         algorithm.setup(integer_problem(ctx.space), termination=MaximumGenerationTermination(10**9), seed=ctx.seed)
         with suppress(BudgetExhausted):
             while True:

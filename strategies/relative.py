@@ -132,14 +132,16 @@ class RelativeNAS(Strategy):
         return self._proposals(ctx, dict(estimated.values()))
 
     def _pair_estimator(self, ctx: SearchContext) -> "PairEstimator":
-        seen: list[Estimate] = []
+        low, high = np.full(2, np.inf), np.full(2, -np.inf)  # range of the finite estimates so far
 
         def judge(a: Estimate, b: Estimate) -> bool:
             if self.objective == "single":
                 return faster(a, b, None)
-            seen.extend((a, b))
-            finite = np.array([e for e in seen if np.isfinite(e[0])] or [(1.0, 1.0)])
-            span = tuple(np.maximum(finite.max(axis=0) - finite.min(axis=0), 1e-12))
+            for estimate in (a, b):
+                if np.isfinite(estimate[0]):
+                    np.minimum(low, estimate, out=low)
+                    np.maximum(high, estimate, out=high)
+            span = tuple(np.maximum(high - low, 1e-12)) if np.isfinite(low).all() else (1.0, 1.0)
             w = ctx.rng.uniform() if self.cost_weight is None else self.cost_weight
             return faster(a, b, w, span)
 
