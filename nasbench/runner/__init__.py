@@ -1,0 +1,1 @@
+"""The comparison runner: configuration, results store, execution, statistics, plots and reports."""
