@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from pymoo.indicators.hv import HV
 from pymoo.indicators.igd import IGD
+from pymoo.indicators.igd_plus import IGDPlus
 from pymoo.operators.survival.rank_and_crowding.metrics import calc_crowding_distance
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
@@ -82,6 +83,15 @@ def igd_to_front(F: ArrayLike, true_front: ArrayLike) -> float:
     """IGD of ``F`` to the true front after normalising both by the true front's ideal and nadir."""
     ideal, nadir = _front_bounds(true_front)
     return igd(normalize(F, ideal, nadir), normalize(true_front, ideal, nadir))
+
+
+def igd_plus_to_front(F: ArrayLike, true_front: ArrayLike) -> float:
+    """IGD+ (Ishibuchi et al. 2015; Pareto-compliant, unlike IGD) after the same normalisation as ``igd_to_front``."""
+    points = as_points(F)
+    if len(points) == 0:
+        return float("inf")
+    ideal, nadir = _front_bounds(true_front)
+    return float(IGDPlus(normalize(true_front, ideal, nadir))(normalize(points, ideal, nadir)))
 
 
 def select_spread(F: ArrayLike, k: int) -> np.ndarray:

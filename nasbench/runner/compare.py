@@ -1,0 +1,148 @@
+"""The comparison driver: searches, then final evaluations, each streamed into the result store.
+
+Stage 1 runs every search that has no stored record of the same fingerprint (failed ones are
+retried); stage 2 trains every proposal with the final recipe once per (task, architecture,
+seed), through a cache on disk shared by all strategies, workers and re-runs. The driver alone
+writes the store; workers only return records.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Mapping
+
+from nasbench.errors import ConfigError
+from nasbench.runner.config import Plan, SearchSpec
+from nasbench.runner.executors import Executor, Lost
+from nasbench.runner.jobs import FinalJob, SearchJob, run_final, run_search
+from nasbench.runner.store import ARCHIVE, FINALS_CACHE, RUNS, SEARCHES, ResultStore, first_difference, jsonable
+from nasbench.runner.summary import run_record
+
+Notify = Callable[..., None]
+
+
+def _silent(event: str, **info: Any) -> None:
+    return None
+
+
+def stale_runs(plan: Plan, store: ResultStore) -> list[SearchSpec]:
+    """Searches still to do; a stored run of other settings is refused, naming the first difference."""
+    runs = store.runs()
+    todo = []
+    for spec in plan.searches:
+        missing = False
+        for task in spec.tasks:
+            old = runs.get((spec.strategy, task, spec.seed))
+            if old is not None and old["fingerprint"] != spec.fingerprints[task]:
+                difference = first_difference(old["settings"], jsonable(spec.run_settings[task])) or "code or shared settings"
+                raise ConfigError(
+                    f"{store.folder} holds {spec.strategy}/{task}/seed {spec.seed} run with other settings ({difference}); "
+                    "use another --out, or --beside to start these settings in a new folder next to it"
+                )
+            missing |= old is None or old["status"] != "ok"
+        if missing:
+            todo.append(spec)
+    return todo
+
+
+def run_comparison(plan: Plan, store: ResultStore, executor: Callable[[str], Executor],
+                   notify: Notify = _silent) -> list[dict[str, Any]]:
+    """Run what is missing from ``store`` and return the run records of ``plan`` (stored and new)."""
+    s = plan.settings
+    todo = stale_runs(plan, store)
+    stored = store.searches()
+    searches: dict[tuple[str, int, str], dict[str, Any]] = {}
+    to_search = []
+    for spec in todo:
+        old = stored.get(spec.key)
+        if old is not None and old["status"] == "ok" and old["fingerprints"] == dict(spec.fingerprints):
+            searches[spec.key] = old
+        else:
+            to_search.append(spec)
+    notify("plan", searches=len(to_search), runs=sum(len(spec.tasks) for spec in todo), k=s.k)
+    specs = {spec.key: spec for spec in todo}
+    jobs = [SearchJob(spec, s.space, s.k, s.time_limit, s.job_cpus) for spec in to_search]
+    with executor("search") as pool:
+        for index, result, attempts in pool.map_unordered(run_search, jobs):
+            if isinstance(result, Lost):
+                result = _lost_search(jobs[index].spec, result)
+            result["attempts"] = attempts
+            store.append(SEARCHES, [result])
+            searches[jobs[index].spec.key] = result
+            notify("search", record=result)
+            if result["status"] != "ok":
+                _record(plan, store, specs[jobs[index].spec.key], result, {}, notify)
+    _final_stage(plan, store, specs, {k: v for k, v in searches.items() if v["status"] == "ok"}, executor, notify)
+    return [r for key, r in store.runs().items() if _planned(plan, key)]
+
+
+def _final_stage(plan: Plan, store: ResultStore, specs: Mapping[tuple, SearchSpec],
+                 searches: Mapping[tuple, dict[str, Any]], executor: Callable[[str], Executor], notify: Notify) -> None:
+    """Train every proposal once (cache on disk), then record each run as soon as its finals are in."""
+    s = plan.settings
+    cache = store.finals_cache()
+    needed = {(task, arch, search["seed"]) for search in searches.values()
+              for task, archs in search["proposals"].items() for arch in archs}
+    jobs = [FinalJob(s.space, task, arch, seed, s.job_cpus) for task, arch, seed in sorted(needed)]
+    missing = [job for job in jobs if job.key not in cache]
+    notify("finals", total=len(missing), cached=len(jobs) - len(missing))
+    waiting = {key: search for key, search in searches.items()}
+
+    def record_ready() -> None:
+        for key, search in list(waiting.items()):
+            finals = {t: [cache.get(FinalJob(s.space, t, a, search["seed"], s.job_cpus).key) for a in archs]
+                      for t, archs in search["proposals"].items()}
+            if all(f is not None for fs in finals.values() for f in fs):
+                _record(plan, store, specs[key], search, finals, notify)
+                del waiting[key]
+
+    record_ready()
+    if missing:
+        with executor("final") as pool:
+            for index, result, attempts in pool.map_unordered(run_final, missing):
+                if isinstance(result, Lost):
+                    result = {"arch": missing[index].arch, "task": missing[index].task, "metric": None, "macs": 0,
+                              "status": "failed", "error": result.reason}
+                cache[missing[index].key] = result
+                store.append(FINALS_CACHE, [{"key": missing[index].key, "evaluation": result}])
+                notify("final", key=missing[index].key)
+                record_ready()
+
+
+def _record(plan: Plan, store: ResultStore, spec: SearchSpec, search: dict[str, Any],
+            finals: Mapping[str, list[dict[str, Any]]], notify: Notify) -> None:
+    """Write each task's archive rows (once per attempt) and then its run record."""
+    from nasbench.tasks import get_task
+
+    for task in spec.tasks:
+        front = get_task(task, splits=("train", "val", "test")).true_front() if search["status"] == "ok" else None
+        rows = [r for r in search.get("archive", []) if r["task"] == task]
+        if front is not None:
+            rows = _with_test_metric(plan, task, rows)
+        if store.first_archiving(search["fingerprints"][task], search["attempt"]):
+            store.append(ARCHIVE, rows)
+        run = run_record(search, task, finals.get(task, []), spec.budgets[task], plan.reference_macs[task], front,
+                         spec.run_settings[task])
+        store.append(RUNS, [run])
+        notify("run", record=run)
+
+
+def _with_test_metric(plan: Plan, task: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tabular benchmarks: add each evaluated cell's test metric (a free look-up) for test-side anytime curves."""
+    from nasbench.registry import SPACES
+    from nasbench.tasks import get_task
+
+    space = SPACES.get(plan.settings.space)()
+    evaluator = get_task(task, splits=("train", "val", "test")).evaluator(space)
+    return [{**r, "test_metric": evaluator.evaluate(space.from_key(r["arch"]), evaluator.final_fidelity, 0, split="test").metric}
+            for r in rows]
+
+
+def _lost_search(spec: SearchSpec, lost: Lost) -> dict[str, Any]:
+    return {"fingerprints": dict(spec.fingerprints), "attempt": f"lost{lost.attempts}", "strategy": spec.strategy,
+            "tasks": list(spec.tasks), "seed": spec.seed, "status": f"failed: {lost.reason}", "proposals": {},
+            "budget": sum(spec.budgets.values()), "unit": spec.unit, "archive": [], "stop_reason": "failed"}
+
+
+def _planned(plan: Plan, key: tuple[str, str, int]) -> bool:
+    strategy, task, seed = key
+    s = plan.settings
+    return strategy in s.strategies and task in s.tasks and seed in s.seed_list()
