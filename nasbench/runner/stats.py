@@ -269,6 +269,18 @@ def mann_whitney(a: ArrayLike, b: ArrayLike) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
+def test_used(runs: pd.DataFrame, task: str, metric: str, strategy_a: str, strategy_b: str,
+              min_seeds: int = MIN_SEEDS) -> str:
+    """Which test :func:`pairwise` runs for this pair: "Wilcoxon" (same seeds), "Mann-Whitney" or "none"."""
+    a = values_by_seed(runs, task, metric, strategy_a)
+    b = values_by_seed(runs, task, metric, strategy_b)
+    paired = len(a) > 0 and len(a) == len(b) and set(a.index) == set(b.index)
+    n = len(a) if paired else min(len(a), len(b))
+    if n < min_seeds:
+        return "none"
+    return "Wilcoxon" if paired else "Mann-Whitney"
+
+
 def pairwise(runs: pd.DataFrame, metrics: Sequence[str] | None = None, *, alpha: float = 0.05,
              min_seeds: int = MIN_SEEDS, secondary: bool = False,
              directions: Mapping[str, str] | None = None) -> pd.DataFrame:
