@@ -64,6 +64,8 @@ def _compact(value: Any) -> str:
             return f"{value[0]}..{value[-1]} ({len(value)} values)"
     if isinstance(value, str):
         return value
+    if isinstance(value, float) and math.isfinite(value) and abs(value) >= 1e6 and float(f"{value:g}") == value:
+        return f"{value:g}"  # 1.2e+13, not 12000000000000.0 (exact: the JSON block below)
     return json.dumps(value, sort_keys=False, default=str)
 
 
