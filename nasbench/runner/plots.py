@@ -29,6 +29,7 @@ FIGSIZE = (3.5, 2.6)
 DPI = 200
 FORMATS = ("png", "pdf")
 MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">")
+LINESTYLES = ("-", "--", "-.", ":", (0, (5, 1)), (0, (3, 1, 1, 1, 1, 1)))
 
 #: Name of each task's test metric, for axis labels ("metric" when unknown).
 METRIC_NAMES: dict[str, str] = {
@@ -53,8 +54,10 @@ def error_label(task: str, split: str = "test", names: Mapping[str, str] | None 
 
 
 def strategy_styles(strategies: Sequence[str]) -> dict[str, dict]:
-    """A fixed colour and marker per strategy (sorted names), shared by every figure."""
-    return {s: {"color": f"C{i % 10}", "marker": MARKERS[i % len(MARKERS)]} for i, s in enumerate(sorted(strategies))}
+    """A fixed colour, marker and line style per strategy (sorted names), shared by every figure, so
+    overlapping fronts and grey-scale prints stay distinguishable."""
+    return {s: {"color": f"C{i % 10}", "marker": MARKERS[i % len(MARKERS)], "ls": LINESTYLES[i % len(LINESTYLES)]}
+            for i, s in enumerate(sorted(strategies))}
 
 
 def robust_limits(values: ArrayLike, *, log: bool = False, pad: float = 0.06, fence: float = 3.0,
@@ -124,11 +127,13 @@ def _figure() -> tuple[plt.Figure, plt.Axes]:
     return fig, ax
 
 
-def _legend(ax: plt.Axes, n: int) -> None:
+def _legend(ax: plt.Axes, n: int, title: str | None = None) -> None:
     handles, labels = ax.get_legend_handles_labels()
     if handles:
-        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(max(n, 1), 4),
-                  frameon=False, fontsize=6, handlelength=1.6, columnspacing=1.0, borderaxespad=0.2)
+        per_row = 4 if max(len(label) for label in labels) <= 10 else 3  # keep the legend within the column
+        ax.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(max(n, 1), per_row),
+                  frameon=False, fontsize=6, handlelength=2.2, columnspacing=1.0, borderaxespad=0.2,
+                  title=title, title_fontsize=5.5)
 
 
 def _note_outside(ax: plt.Axes, count: int) -> None:
@@ -182,16 +187,17 @@ def pareto_plot(finals: pd.DataFrame, task: str, folder: Path | str, *, runs: pd
             continue
         ax.scatter(p[:, 0], p[:, 1], s=6, alpha=0.25, color=st["color"], marker=st["marker"], linewidths=0)
         front = _front(p)
-        _staircase(ax, front, xlim[1], color=st["color"], lw=1.0)
+        _staircase(ax, front, xlim[1], color=st["color"], lw=1.0, ls=st["ls"])
         ax.plot(front[:, 0], front[:, 1], ls="none", marker=st["marker"], ms=3, color=st["color"],
-                label=s, markeredgewidth=0.4, markeredgecolor="white")
+                markeredgewidth=0.4, markeredgecolor="white")
+        ax.plot([], [], color=st["color"], ls=st["ls"], marker=st["marker"], ms=3, label=s)
     ax.set_xscale("log")
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.set_xlabel(f"MACs (log scale) — {task}")
     ax.set_ylabel(error_label(task, names=metric_names))
     _note_outside(ax, _outside(allp[:, 0], allp[:, 1], xlim, ylim))
-    _legend(ax, len(strategies))
+    _legend(ax, len(strategies), "front pooled over seeds (faint: every final candidate)")
     return save(fig, folder, f"pareto_{task}")
 
 
@@ -209,8 +215,8 @@ def anytime_plot(curves: pd.DataFrame, task: str, folder: Path | str, *, value: 
         st = styles[s]
         ax.fill_between(x, d["q25"].to_numpy(dtype=float), d["q75"].to_numpy(dtype=float), color=st["color"],
                         alpha=0.18, linewidth=0, step="post")
-        ax.step(x, d["median"].to_numpy(dtype=float), where="post", color=st["color"])
-        ax.plot([], [], color=st["color"], marker=st["marker"], ms=2.5, label=s)  # legend: line and marker
+        ax.step(x, d["median"].to_numpy(dtype=float), where="post", color=st["color"], ls=st["ls"])
+        ax.plot([], [], color=st["color"], ls=st["ls"], marker=st["marker"], ms=2.5, label=s)  # legend: line + marker
         marks = np.isin(np.round(d["fraction"].to_numpy(dtype=float), 6), [0.25, 0.5, 0.75, 1.0])
         ax.plot(x[marks], d["median"].to_numpy(dtype=float)[marks], ls="none", marker=st["marker"], ms=2.5,
                 color=st["color"], clip_on=False, zorder=3)
@@ -225,7 +231,7 @@ def anytime_plot(curves: pd.DataFrame, task: str, folder: Path | str, *, value: 
         ax.set_ylabel("test HV ratio to true front")
     else:
         ax.set_ylabel(value)
-    _legend(ax, len(strategies))
+    _legend(ax, len(strategies), "median across seeds, band: interquartile range")
     return save(fig, folder, f"anytime_{task}" if value == "hv" else f"anytime_{value}_{task}")
 
 
@@ -271,9 +277,10 @@ def attainment_plot(surfaces: pd.DataFrame, task: str, folder: Path | str, *, tr
         if med is not None and len(med):
             front = med[np.argsort(med[:, 0])]
             n_sets = int(d.loc[d["strategy"] == s, "n_sets"].max())
-            _staircase(ax, front, xlim[1], color=st["color"], lw=1.0)
+            _staircase(ax, front, xlim[1], color=st["color"], lw=1.0, ls=st["ls"])
             ax.plot(front[:, 0], front[:, 1], ls="none", marker=st["marker"], ms=2.5, color=st["color"],
-                    label=f"{s} (n={n_sets})", markeredgewidth=0.3, markeredgecolor="white")
+                    markeredgewidth=0.3, markeredgecolor="white")
+            ax.plot([], [], color=st["color"], ls=st["ls"], marker=st["marker"], ms=2.5, label=f"{s} (n={n_sets})")
     if tf is not None:
         front = _front(np.column_stack([tf[:, 1], tf[:, 0]]))
         _staircase(ax, front, xlim[1], color="black", lw=0.8, ls="--", label="true front")
@@ -282,9 +289,8 @@ def attainment_plot(surfaces: pd.DataFrame, task: str, folder: Path | str, *, tr
     ax.set_ylim(*ylim)
     ax.set_xlabel(f"MACs (log scale) — {task}")
     ax.set_ylabel(error_label(task, names=metric_names))
-    ax.text(0.99, 0.98, f"line: {median:g}% attainment; band: {band[0]:g}-{band[1]:g}%", transform=ax.transAxes,
-            ha="right", va="top", fontsize=5, color="0.35")
-    _legend(ax, len(strategies) + (tf is not None))
+    _legend(ax, len(strategies) + (tf is not None),
+            f"{median:g}% attainment surface over seeds, band: {band[0]:g}-{band[1]:g}%")
     return save(fig, folder, f"attainment_{task}")
 
 
@@ -309,8 +315,8 @@ def cd_diagram(result: stats.FriedmanResult, folder: Path | str, name: str = "cd
     half = math.ceil(len(names) / 2)
     step = 0.16
     cliques = _cliques(names, ranks, result.cd) if math.isfinite(result.cd) else []
-    first = -0.1 - 0.06 * len(cliques)
-    bottom = first - step * (half - 1) - 0.2
+    first = -0.12 - 0.09 * len(cliques)
+    bottom = first - step * (half - 1) - 0.26
     height = 0.35 + 0.5 * (0.75 - bottom)
     with plt.rc_context(STYLE):
         fig, ax = plt.subplots(figsize=(FIGSIZE[0], height))
@@ -335,8 +341,8 @@ def cd_diagram(result: stats.FriedmanResult, folder: Path | str, name: str = "cd
         ax.text(x_text + (-0.04 if left else 0.04), level, f"{s} ({r:.2f})", ha="right" if left else "left",
                 va="center", fontsize=6)
     for g, (i, j) in enumerate(cliques):
-        y = -0.07 - 0.06 * g
-        ax.hlines(y, ranks[i] - 0.04, ranks[j] + 0.04, color="black", lw=2.2, zorder=3)
+        y = -0.08 - 0.09 * g
+        ax.hlines(y, ranks[i] - 0.04, ranks[j] + 0.04, color="black", lw=1.8, zorder=3)
     if result.tested:
         caption = (f"mean rank (1 = best) of {result.metric}; Friedman p = {result.p_value:.2g}, "
                    f"N = {result.n_blocks} ({result.blocks.replace('_', ' x ')})")

@@ -550,6 +550,7 @@ def anytime_curves(archive: pd.DataFrame, runs: pd.DataFrame, *, fractions: Arra
         return pd.DataFrame(columns=columns)
     rows = []
     task_max = archive.groupby("task")["macs"].max().to_dict()
+    run_budget = {(r.strategy, r.task, r.seed): r.budget for r in ok.itertuples(index=False)} if "budget" in ok else {}
     for (strategy, task, seed), group in archive.groupby(["strategy", "task", "seed"], sort=True):
         if (strategy, task, seed) not in ok_keys:
             continue
@@ -558,7 +559,9 @@ def anytime_curves(archive: pd.DataFrame, runs: pd.DataFrame, *, fractions: Arra
         group = group.sort_values(sort_cols, kind="stable")
         status_ok = group["status"].astype(str) == "ok" if "status" in group.columns else True
         good = group[status_ok & group["metric"].notna() & group["macs"].notna()]
-        budget = pd.to_numeric(good["budget"], errors="coerce").to_numpy(dtype=float)
+        fallback = float(run_budget.get((strategy, task, seed)) or math.nan)  # rows without their own budget
+        budget = (pd.to_numeric(good["budget"], errors="coerce").fillna(fallback).to_numpy(dtype=float)
+                  if "budget" in good else np.full(len(good), fallback))
         used = pd.to_numeric(good["budget_used"], errors="coerce").to_numpy(dtype=float)
         frac = np.where(budget > 0, used / np.where(budget > 0, budget, 1.0), np.nan)
         val = np.column_stack([1.0 - good["metric"].to_numpy(dtype=float), good["macs"].to_numpy(dtype=float) / ref])
