@@ -25,7 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 #: summary.csv columns, in order; the runs' indicator columns (sorted) follow them.
 SUMMARY_COLUMNS: list[str] = [
     "strategy", "task", "seed", "status", "hypervolume", "selected_metric", "best_metric", "n_proposals",
-    "n_evaluations", "compute_used", "budget", "budget_unit", "compute_used_macs", "wall_seconds", "audit_flagged",
+    "n_evaluations", "compute_used", "budget", "budget_unit", "compute_used_macs", "wall_seconds", "cpu_seconds",
+    "audit_flagged", "audit_ratio", "stop_reason",
 ]
 #: finals.csv columns: the run key, then the final candidate's fields (any extra fields follow, sorted).
 FINALS_COLUMNS: list[str] = [
@@ -68,7 +69,8 @@ def summary_records(runs: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             "n_evaluations": r.get("n_evaluations"), "compute_used": _number(r.get("compute_used")),
             "budget": _number(r.get("budget")), "budget_unit": r.get("budget_unit"),
             "compute_used_macs": _number(r.get("compute_used_macs")), "wall_seconds": _number(r.get("wall_seconds")),
-            "audit_flagged": bool(audit.get("flagged", False)),
+            "cpu_seconds": _number(r.get("cpu_seconds")), "audit_flagged": bool(audit.get("flagged", False)),
+            "audit_ratio": _number(audit.get("ratio")), "stop_reason": r.get("stop_reason", ""),
         }
         indicators = r.get("indicators") or {}
         row.update({k: _number(indicators.get(k)) for k in extra})
@@ -86,7 +88,7 @@ def summary_frame(runs: Iterable[Mapping[str, Any]]) -> "pd.DataFrame":
     frame = pd.DataFrame(summary_records(runs), columns=columns)
     for col in columns:
         if col not in ("strategy", "task", "status", "budget_unit", "seed", "n_proposals", "n_evaluations",
-                       "audit_flagged"):
+                       "audit_flagged", "stop_reason"):
             frame[col] = pd.to_numeric(frame[col], errors="coerce").astype(float)
     return frame
 

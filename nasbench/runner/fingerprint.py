@@ -50,6 +50,7 @@ def versions() -> dict[str, str]:
     return found
 
 
+@functools.cache
 def machine() -> dict[str, Any]:
     """CPU model and core count of this machine (recorded, not part of a run's identity)."""
     model = platform.processor() or platform.machine()

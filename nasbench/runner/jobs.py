@@ -21,6 +21,7 @@ from nasbench.records import Architecture
 from nasbench.registry import SPACES, STRATEGIES
 from nasbench.runner.audit import expected_seconds
 from nasbench.runner.config import SEARCH_SPLITS, SearchSpec
+from nasbench.runner.fingerprint import machine
 
 ALL_SPLITS = ("train", "val", "test")
 
@@ -124,6 +125,7 @@ def run_search(job: SearchJob) -> dict[str, Any]:
         "budget": ledger.budget, "unit": ledger.unit, "used": ledger.used, "macs": ledger.spent.macs,
         "queries": ledger.spent.queries, "wall_seconds": wall, "cpu_seconds": cpu, "expected_seconds": expected,
         "given": given, "stop_reason": _stop_reason(status, ledger), "archive": rows,
+        "machine": {"cpu": machine()["cpu"], "threads": job.job_cpus, "date": time.strftime("%Y-%m-%d")},
     }
 
 

@@ -10,53 +10,52 @@ from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 from nasbench.errors import ConfigError
-from nasbench.runner.store import atomic_write, csv_text, first_difference, read_folder
-
-SUMMARY_FIELDS = [
-    "strategy", "task", "seed", "status", "hypervolume", "selected_metric", "best_metric", "n_proposals",
-    "n_evaluations", "compute_used", "budget", "budget_unit", "compute_used_macs", "wall_seconds", "cpu_seconds",
-    "audit_flagged", "audit_ratio", "stop_reason",
-]
-FINALS_FIELDS = ["strategy", "task", "seed", "arch", "metric", "val_metric", "macs", "params", "latency_ms", "status",
-                 "on_front", "selected"]
+from nasbench.results import FINALS_COLUMNS, SUMMARY_COLUMNS, Results, finals_records, summary_records
+from nasbench.runner.store import ResultStore, atomic_write, csv_text, first_difference, read_folder
 
 
-def summary_rows(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """One row per (strategy, task, seed), benchmark indicators appended; sorted by task, strategy, seed."""
-    rows = []
-    for r in sorted(runs, key=lambda r: (r["task"], r["strategy"], r["seed"])):
-        audit = r.get("audit") or {}
-        rows.append({
-            "strategy": r["strategy"], "task": r["task"], "seed": r["seed"], "status": r["status"],
-            "hypervolume": r["hypervolume"], "selected_metric": r["selected_metric"], "best_metric": r["best_metric"],
-            "n_proposals": len(r["finals"]), "n_evaluations": r["n_evaluations"], "compute_used": r["compute_used"],
-            "budget": r["budget"], "budget_unit": r["budget_unit"], "compute_used_macs": r.get("compute_used_macs"),
-            "wall_seconds": r.get("wall_seconds"), "cpu_seconds": r.get("cpu_seconds"),
-            "audit_flagged": bool(audit.get("flagged")), "audit_ratio": audit.get("ratio"),
-            "stop_reason": r.get("stop_reason", ""), **r["indicators"],
-        })
-    return rows
-
-
-def finals_rows(runs: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [{"strategy": r["strategy"], "task": r["task"], "seed": r["seed"], **f}
-            for r in sorted(runs, key=lambda r: (r["task"], r["strategy"], r["seed"])) for f in r["finals"]]
-
-
-def write_all(folder: Path, identity: Mapping[str, Any], runs: Sequence[Mapping[str, Any]],
-              archive: Sequence[Mapping[str, Any]] | None = None) -> str:
-    """Write every output of ``runs`` into ``folder``; return the headline table for the terminal."""
+def write_all(folder: Path, results: Results, true_fronts: Mapping[str, Any] | None = None) -> str:
+    """Write every output of ``results`` into ``folder``; return the headline table for the terminal."""
     from nasbench.runner import report
 
-    if archive is None:
-        _, _, archive = read_folder(folder)
-    atomic_write(folder, "summary.csv", csv_text(summary_rows(runs), SUMMARY_FIELDS))
-    atomic_write(folder, "finals.csv", csv_text(finals_rows(runs), FINALS_FIELDS))
-    return report.write(folder, dict(identity), list(runs), list(archive))
+    runs = results.run_records
+    atomic_write(folder, "summary.csv", csv_text(summary_records(runs), list(SUMMARY_COLUMNS)))
+    atomic_write(folder, "finals.csv", csv_text(finals_records(runs), list(FINALS_COLUMNS)))
+    report.write_report(folder, results, true_fronts=true_fronts)
+    return report.terminal_table(results.runs)
+
+
+def results_of(folder: Path, runs: Sequence[Mapping[str, Any]]) -> Results:
+    """The stored ``runs`` of ``folder`` with their archive rows, for the outputs."""
+    identity, _, archive = read_folder(folder)
+    attempts = {(r["fingerprint"], r["attempt"]) for r in runs}
+    rows = [a for a in archive if (a["fingerprint"], a["attempt"]) in attempts]
+    return Results(report_settings(identity, runs), [dict(r) for r in runs], rows, folder)
+
+
+def report_settings(identity: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """What report.md states to make the comparison reproducible: the folder identity, and from the runs the
+    strategies' hyper-parameters, tasks, seeds, budgets per task (in MACs and reference evaluations) and machines."""
+    settings: dict[str, Any] = dict(identity)
+    settings["strategies"] = {r["strategy"]: r["settings"].get("params", {}) for r in sorted(runs, key=lambda r: r["strategy"])}
+    settings["tasks"] = sorted({r["task"] for r in runs})
+    settings["seeds"] = sorted({r["seed"] for r in runs})
+    settings["budget_per_task"] = {r["task"]: f"{r['budget']:.4g} {r['budget_unit']}" for r in runs}
+    settings["machines"] = sorted({f"{r['machine']['cpu']} ({r['machine']['threads']} torch thread(s) per job)"
+                                   for r in runs if isinstance(r.get("machine"), dict)})
+    return settings
+
+
+def true_fronts(tasks: Sequence[str]) -> dict[str, Any]:
+    """Known true fronts of ``tasks`` (tabular benchmarks), for the indicators and plots."""
+    from nasbench.tasks import get_task
+
+    fronts = {t: get_task(t, splits=("train", "val", "test")).true_front() for t in tasks}
+    return {t: f for t, f in fronts.items() if f is not None}
 
 
 def merge_and_write(folders: Sequence[Path], out: Path) -> str:
-    """Outputs of several folders of the same settings (seed shards) merged into ``out``; refused when settings differ."""
+    """Outputs of folders of one comparison (seed shards) merged into ``out``; refused when settings differ."""
     identity, runs, archive = read_folder(folders[0])
     for folder in folders[1:]:
         other, more_runs, more_archive = read_folder(folder)
@@ -64,13 +63,12 @@ def merge_and_write(folders: Sequence[Path], out: Path) -> str:
         if difference:
             raise ConfigError(f"{folder} was run with other settings than {folders[0]} ({difference}); only shards of one comparison merge")
         keys = {(r["strategy"], r["task"], r["seed"]) for r in runs}
-        clash = [k for k in ((r["strategy"], r["task"], r["seed"]) for r in more_runs) if k in keys]
+        clash = next((k for k in ((r["strategy"], r["task"], r["seed"]) for r in more_runs) if k in keys), None)
         if clash:
-            raise ConfigError(f"{folder} repeats run {'/'.join(map(str, clash[0]))} of another folder; shards must hold disjoint seeds")
+            raise ConfigError(f"{folder} repeats run {'/'.join(map(str, clash))} of {folders[0]}; shards must hold disjoint seeds")
         runs, archive = runs + more_runs, archive + more_archive
     if len(folders) > 1:
-        from nasbench.runner.store import ResultStore
-
         with ResultStore(out) as store:
             store.open(identity)
-    return write_all(out, identity, runs, archive)
+    tasks = sorted({r["task"] for r in runs})
+    return write_all(out, Results(report_settings(identity, runs), runs, archive, out), true_fronts(tasks))

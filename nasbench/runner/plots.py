@@ -9,9 +9,8 @@ Nothing here imports ``spaces`` or ``strategies``.
 """
 from __future__ import annotations
 
+import io
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Mapping, Sequence
 
@@ -24,6 +23,7 @@ import pandas as pd  # noqa: E402
 from numpy.typing import ArrayLike  # noqa: E402
 
 from nasbench.runner import stats  # noqa: E402
+from nasbench.runner.store import atomic_write  # noqa: E402
 
 FIGSIZE = (3.5, 2.6)
 DPI = 200
@@ -88,35 +88,19 @@ def _outside(x: np.ndarray, y: np.ndarray, xlim: tuple[float, float], ylim: tupl
 
 
 def save(fig: plt.Figure, folder: Path | str, name: str, formats: Sequence[str] = FORMATS) -> list[Path]:
-    """Write ``fig`` as ``folder/name.<fmt>`` for each format, atomically (temp file in the same
-    folder, then os.replace), close it and return the paths."""
+    """Write ``fig`` as ``folder/name.<fmt>`` for each format, atomically and never through a symlink; close it."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
     paths = []
     try:
         for fmt in formats:
-            final = folder / f"{name}.{fmt}"
-            fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=f".{fmt}", dir=folder)
-            try:
-                with os.fdopen(fd, "wb") as handle:
-                    fig.savefig(handle, format=fmt, dpi=DPI, bbox_inches="tight", pad_inches=0.02,
-                                metadata={"CreationDate": None} if fmt == "pdf" else None)
-                os.chmod(tmp, 0o666 & ~_umask())
-                os.replace(tmp, final)
-            except BaseException:
-                if os.path.exists(tmp):
-                    os.unlink(tmp)
-                raise
-            paths.append(final)
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format=fmt, dpi=DPI, bbox_inches="tight", pad_inches=0.02,
+                        metadata={"CreationDate": None} if fmt == "pdf" else None)
+            paths.append(atomic_write(folder.parent, f"{folder.name}/{name}.{fmt}", buffer.getvalue()))
     finally:
         plt.close(fig)
     return paths
 
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _figure() -> tuple[plt.Figure, plt.Axes]:

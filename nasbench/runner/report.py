@@ -11,14 +11,17 @@ from __future__ import annotations
 import json
 import math
 import os
-import tempfile
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from nasbench.runner import stats
+from nasbench.runner.store import atomic_write, csv_text
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.results import Results
 
 DAGGER = "†"
 PAIRWISE_METHOD = (
@@ -174,6 +177,13 @@ def headline_table(describe_table: pd.DataFrame, pairwise_table: pd.DataFrame, r
               f"the best one (pairwise test, Holm-corrected, alpha 0.05). Runs that failed are counted in 'failed' "
               f"and left out of every statistic.")
     return "\n\n".join(out + [legend])
+
+
+def terminal_table(runs: pd.DataFrame) -> str:
+    """The headline table alone, for the terminal at the end of a comparison."""
+    if runs.empty:
+        return "(no runs)"
+    return headline_table(stats.describe(runs), stats.pairwise(runs), runs)
 
 
 def too_few_note(pairwise_table: pd.DataFrame, min_seeds: int = stats.MIN_SEEDS) -> str:
@@ -383,32 +393,17 @@ def latex_table(describe_table: pd.DataFrame, pairwise_table: pd.DataFrame | Non
 
 
 # -- files ----------------------------------------------------------------------------------------
-def _atomic_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(tmp, 0o666 & ~mask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
-def write_report(folder: Path | str, *, true_fronts: Mapping[str, Any] | None = None, make_plots: bool = True,
-                 metric_names: Mapping[str, str] | None = None) -> dict[str, Path]:
-    """Read ``folder`` (nasbench.results.load) and write, atomically, into it: stats.csv (the
-    pairwise table), report.md, headline.tex and plots/*.png|pdf. Returns name -> path."""
+def write_report(folder: Path | str, results: "Results | None" = None, *, true_fronts: Mapping[str, Any] | None = None,
+                 make_plots: bool = True, metric_names: Mapping[str, str] | None = None) -> dict[str, Path]:
+    """Write stats.csv (the pairwise table), report.md, headline.tex and plots/*.png|pdf of ``results``
+    (default: the folder's own, read with nasbench.results.load) into ``folder``, atomically. Returns name -> path."""
     from nasbench.results import load
     from nasbench.runner import plots as plotting
 
     folder = Path(folder)
-    res = load(folder)
+    res = results if results is not None else load(folder)
     runs, archive, finals = res.runs, res.archive, res.finals
     describe_table = stats.describe(runs)
     pairwise_table = stats.pairwise(runs)
@@ -421,10 +416,11 @@ def write_report(folder: Path | str, *, true_fronts: Mapping[str, Any] | None = 
         plot_paths = plotting.plot_all(runs, finals, archive if len(archive) else None, folder / "plots",
                                        true_fronts=true_fronts, metric_names=metric_names,
                                        friedman_result=friedman_result)
-    written["stats.csv"] = _atomic_text(folder / "stats.csv", pairwise_table.to_csv(index=False))
-    written["headline.tex"] = _atomic_text(folder / "headline.tex", latex_table(describe_table, pairwise_table))
+    rows = pairwise_table.astype(object).where(pairwise_table.notna(), None).to_dict("records")
+    written["stats.csv"] = atomic_write(folder, "stats.csv", csv_text(rows, list(pairwise_table.columns)))
+    written["headline.tex"] = atomic_write(folder, "headline.tex", latex_table(describe_table, pairwise_table))
     text = render(res.settings, runs, archive, describe_table=describe_table, pairwise_table=pairwise_table,
                   friedman_result=friedman_result, anytime_table=anytime, plots=plot_paths, plots_base=folder)
-    written["report.md"] = _atomic_text(folder / "report.md", text)
+    written["report.md"] = atomic_write(folder, "report.md", text)
     written.update({f"plots/{p.name}": p for p in plot_paths})
     return written
