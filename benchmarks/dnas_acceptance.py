@@ -19,12 +19,12 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from nasbench.benchmarks import get_benchmark  # noqa: E402
+from nasbench.archive import Archive  # noqa: E402
 from nasbench.context import SearchContext  # noqa: E402
 from nasbench.costs import count_macs, measure_latency_ms  # noqa: E402
-from nasbench.latency_lut import load_table  # noqa: E402
+from spaces.latency_lut import load_table  # noqa: E402
 from nasbench.ledger import Ledger  # noqa: E402
-from nasbench.tasks import get_task  # noqa: E402
+from nasbench.tasks import SEARCH_SPLITS, get_task  # noqa: E402
 from spaces import get_space  # noqa: E402
 from strategies import get_strategy  # noqa: E402
 
@@ -34,11 +34,11 @@ SPACE = get_space("mobile")
 
 def search(name: str, tasks: tuple[str, ...], **params) -> tuple[object, float, float]:
     """Proposals, ledger GMACs and wall seconds of one search with an unlimited budget."""
-    bench = get_benchmark("embedded")
-    ctx = SearchContext(SPACE, {t: bench.make_evaluator(SPACE, t) for t in tasks}, Ledger(1e18), 0, 5)
+    ledger = Ledger(1e18)
+    ctx = SearchContext(SPACE, {t: get_task(t, SEARCH_SPLITS).evaluator(SPACE) for t in tasks}, ledger, Archive(), 0, 5)
     start = time.perf_counter()
-    found = get_strategy(name).create(**params).search(ctx)
-    return found, ctx.ledger.spent.macs / 1e9, time.perf_counter() - start
+    found = get_strategy(name).create(**params).run(ctx)
+    return found, ledger.spent.macs / 1e9, time.perf_counter() - start
 
 
 def compute_table(epochs: int) -> None:

@@ -25,10 +25,11 @@ from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from nasbench.archive import Archive  # noqa: E402
 from nasbench.context import SearchContext  # noqa: E402
 from nasbench.ledger import Ledger  # noqa: E402
 from nasbench.records import Architecture  # noqa: E402
-from nasbench.tasks import get_task  # noqa: E402
+from nasbench.tasks import SEARCH_SPLITS, get_task  # noqa: E402
 from nasbench.trained import TrainingEvaluator  # noqa: E402
 from spaces import get_space  # noqa: E402
 from spaces.slicing import SlicingSupernet  # noqa: E402
@@ -54,22 +55,24 @@ def measure(task: str, args: argparse.Namespace) -> dict:
     """Parent, candidates, their subset and fine-tuned scores on ``task``."""
     start = time.perf_counter()
     space = get_space("mobile")
-    ctx = SearchContext(space, {task: TrainingEvaluator(space, get_task(task), latency=False)}, Ledger(1e18), args.seed, 5)
+    archive = Archive()
+    evaluator = TrainingEvaluator(space, get_task(task, SEARCH_SPLITS), latency=False)
+    ctx = SearchContext(space, {task: evaluator}, Ledger(1e18), archive, args.seed, 5)
     settings = dict(subset_fraction=args.subset_fraction, recalibration_batches=args.recalibration_batches,
                     parent_epochs=args.parent_epochs, finetune_epochs=args.finetune_epochs, pretrained_parent=True)
-    fmas, by_loss = FMAS(**settings), FMAS(**settings, error="loss")
+    fmas, by_loss = FMAS.create(**settings), FMAS.create(**settings, error="loss")
     torch.manual_seed(args.seed)
     supernet = SlicingSupernet(space, ctx.network_task())
     fmas.train_parent(ctx, supernet)
     parent_macs = ctx.cost(supernet.largest).macs
-    parent_metric = ctx.validate(supernet.parent, parent_macs)
+    parent_metric = ctx.validate(supernet.parent)
     subset = fmas.validation_subset(ctx)
     rows = []
     for arch in candidates(space, ctx, args.random, args.near, ctx.rng):
         subset_metric = 1.0 - fmas.subset_error(ctx, supernet, arch, subset)
         subset_loss = by_loss.subset_error(ctx, supernet, arch, subset)
         fmas.finetune(ctx, supernet, arch, 1.0 - subset_metric)
-        e = ctx.archive.evaluations()[-1]
+        e = archive.evaluations()[-1]
         rows.append({"arch": arch.key, "describe": space.describe(arch), "macs": e.cost.macs,
                      "subset_metric": subset_metric, "subset_loss": subset_loss, "finetuned_metric": e.metric})
         print(f"  {task} {len(rows):3d} {e.cost.macs / parent_macs:6.1%} subset {subset_metric:.3f} fine-tuned {e.metric:.3f}", flush=True)
@@ -78,10 +81,10 @@ def measure(task: str, args: argparse.Namespace) -> dict:
     rho_loss = spearmanr([-r["subset_loss"] for r in rows], finetuned).statistic
     near = rows[args.random:]
     rho_near = spearmanr([r["subset_metric"] for r in near], [r["finetuned_metric"] for r in near]).statistic
-    return {"task": task, "metric": ctx.metric_name(), "parent": supernet.largest.key, "parent_macs": parent_macs,
+    return {"task": task, "metric": ctx.network_task().metric_name, "parent": supernet.largest.key, "parent_macs": parent_macs,
             "parent_metric": parent_metric, "spearman": float(rho), "spearman_loss": float(rho_loss),
             "spearman_near": float(rho_near), "near": len(near), "rows": rows,
-            "finetune_epochs": args.finetune_epochs or ctx.search_fidelity().epochs,
+            "finetune_epochs": args.finetune_epochs or ctx.network_task().search_epochs,
             "parent_epochs": args.parent_epochs or ctx.network_task().final_epochs,
             "wall_seconds": time.perf_counter() - start}
 

@@ -6,7 +6,8 @@ from typing import Iterator
 
 import numpy as np
 
-from nasbench.records import Evaluation
+from nasbench import indicators
+from nasbench.records import Architecture, Evaluation
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,11 @@ class ArchiveEntry:
 
 
 class Archive:
-    """An append-only log of a search's evaluations."""
+    """An append-only log of a search's evaluations.
+
+    The runner creates it, hands it to the ``SearchContext`` (which appends to it and never
+    exposes it) and reads it after the search.
+    """
 
     def __init__(self) -> None:
         self._entries: list[ArchiveEntry] = []
@@ -38,6 +43,23 @@ class Archive:
         """The evaluation with the highest metric on ``task`` (None before any succeeded)."""
         ok = [e for e in self.evaluations(task) if e.ok]
         return max(ok, key=lambda e: e.metric) if ok else None
+
+    def front(self, task: str, k: int) -> list[Architecture]:
+        """The non-dominated architectures of ``task`` (val metric up, MACs down), at most ``k`` spread along it.
+
+        An architecture evaluated several times counts with its latest successful evaluation.
+        """
+        unique: dict[Architecture, Evaluation] = {}
+        for e in self.evaluations(task):
+            if e.ok:
+                unique[e.arch] = e
+        if not unique:
+            return []
+        evaluations = list(unique.values())
+        F = objectives(evaluations)
+        front = np.flatnonzero(indicators.non_dominated(F))
+        keep = indicators.select_spread(F[front], k)
+        return [evaluations[i].arch for i in front[keep]]
 
 
 def objectives(evaluations: list[Evaluation]) -> np.ndarray:

@@ -14,6 +14,7 @@ from typing import Any, Callable, Iterator, Mapping
 import numpy as np
 
 from nasbench import indicators
+from nasbench.archive import Archive
 from nasbench.benchmarks import Benchmark, get_benchmark
 from nasbench.context import SearchContext
 from nasbench.errors import BudgetExhausted, ConfigError, CorruptResults
@@ -191,11 +192,9 @@ class Comparison:
         from strategies import get_strategy
 
         done = self.completed()
+        tasks = {t: self.evaluator(t).network_task() for t in self.config.tasks}
         for name in self.config.strategies:
-            cls = get_strategy(name)
-            missing = cls.requires - self.space.capabilities
-            if missing:
-                raise ConfigError(f"strategy {name!r} needs {', '.join(sorted(missing))}, which space {self.space.name!r} lacks")
+            get_strategy(name).create(**self.config.params.get(name, {})).check(self.space, tasks, self.config.k)
         grid = [(n, t, s) for n in self.config.strategies for t in self.config.tasks for s in range(self.config.seeds)]
         results = {key: done[key] for key in grid if key in done}
         todo = [key for key in grid if key not in done]
@@ -235,26 +234,26 @@ class Comparison:
 
         strategy = get_strategy(name).create(**self.config.params.get(name, {}))
         budgets = {t: self.budget_for(t) for t in tasks}
-        ledger = Ledger(sum(b for b, _ in budgets.values()), budgets[tasks[0]][1])
+        ledger, archive = Ledger(sum(b for b, _ in budgets.values()), budgets[tasks[0]][1]), Archive()
         label = "+".join(tasks)
         ctx = SearchContext(
-            self.space, {t: self.evaluator(t) for t in tasks}, ledger, seed, self.config.k,
+            self.space, {t: self.evaluator(t) for t in tasks}, ledger, archive, seed, self.config.k,
             on_evaluation=lambda e, led: self._notify("evaluation", strategy=name, task=label, seed=seed, ledger=led),
         )
         self._notify("run_start", strategy=name, task=label, seed=seed, ledger=ledger)
         start = time.perf_counter()
         status = "ok"
         try:
-            found = strategy.search(ctx)
+            found = strategy.run(ctx)
             proposals = {t: self._normalise(found, t) for t in tasks}
         except BudgetExhausted:
-            proposals = {t: ctx.front(t) for t in tasks}
+            proposals = {t: archive.front(t, self.config.k) for t in tasks}
         except Exception as exc:  # one strategy crashing must not stop the comparison
             log.exception("strategy %s failed on %s seed %d", name, label, seed)
             status, proposals = f"failed: {type(exc).__name__}: {exc}", {t: [] for t in tasks}
         search_seconds = time.perf_counter() - start
         runs = []
-        rows = archive_rows(name, seed, ctx)
+        rows = archive_rows(name, seed, archive)
         for task in tasks:
             archs, task_status = proposals[task], status
             if len(archs) > self.config.k:
@@ -263,7 +262,7 @@ class Comparison:
             evaluator = self.evaluator(task)
             finals = [evaluator.evaluate(a, evaluator.final_fidelity, seed, split="test") for a in archs]
             share = budgets[task][0] / ledger.budget
-            result = self._summarise(name, task, seed, task_status, ledger, search_seconds, ctx, finals, share)
+            result = self._summarise(name, task, seed, task_status, ledger, search_seconds, archive, finals, share)
             self._notify("run_end", result=result)
             runs.append((result, [row for row in rows if row["task"] == task]))
         return runs
@@ -281,9 +280,9 @@ class Comparison:
 
     def _summarise(
         self, name: str, task: str, seed: int, status: str, ledger: Ledger,
-        search_seconds: float, ctx: SearchContext, finals: list[Evaluation], share: float = 1.0,
+        search_seconds: float, archive: Archive, finals: list[Evaluation], share: float = 1.0,
     ) -> RunResult:
-        val_metric = {e.arch: e.metric for e in ctx.archive.evaluations(task) if e.ok}
+        val_metric = {e.arch: e.metric for e in archive.evaluations(task) if e.ok}
         selected = max(finals, key=lambda f: val_metric.get(f.arch, -np.inf), default=None)
         selected_metric = selected.metric if selected is not None else float("nan")
         ok = [f for f in finals if f.ok]
@@ -309,7 +308,7 @@ class Comparison:
             strategy=name, task=task, seed=seed, status=status,
             budget=self.budget_for(task)[0], budget_unit=ledger.unit, k=self.config.k,
             compute_used=ledger.spent.macs * share, wall_seconds=search_seconds * share,
-            n_evaluations=len(ctx.archive.evaluations(task)), finals=rows,
+            n_evaluations=len(archive.evaluations(task)), finals=rows,
             hypervolume=normalized_hypervolume(metrics, macs, self.evaluator(task).reference_macs),
             best_metric=float(metrics.max()) if len(metrics) else float("nan"),
             selected_metric=selected_metric,
@@ -343,11 +342,11 @@ def _run_in_worker(job: tuple[str, tuple[str, ...], int]) -> list[tuple[RunResul
     return _worker_comparison.run_job(*job)
 
 
-def archive_rows(strategy: str, seed: int, ctx: SearchContext) -> list[dict[str, Any]]:
+def archive_rows(strategy: str, seed: int, archive: Archive) -> list[dict[str, Any]]:
     """A search's archive as JSON-ready rows, tagged with the strategy and seed."""
     return [
         {"strategy": strategy, "seed": seed, "index": i, "budget_used": entry.budget_used, **entry.evaluation.to_dict()}
-        for i, entry in enumerate(ctx.archive)
+        for i, entry in enumerate(archive)
     ]
 
 

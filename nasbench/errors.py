@@ -21,6 +21,14 @@ class CorruptResults(NasBenchError):
 class BudgetExhausted(NasBenchError):
     """Control flow, not failure: the operation would exceed the search budget.
 
-    Raised *before* the operation runs, so nothing overspends; strategies let it end their
-    search (``with contextlib.suppress(BudgetExhausted)``) and the runner treats it as a normal end.
+    Raised *before* the operation runs, so nothing overspends. ``Strategy.run`` treats it as
+    the normal end of a search and asks the strategy for its proposals (``propose``).
+    """
+
+
+class SearchTimeout(BaseException):
+    """The search ran past its wall-clock deadline: every ``ctx`` call raises it from then on.
+
+    Derives from ``BaseException``, not ``Exception``, like ``KeyboardInterrupt``: a strategy's
+    ``except Exception`` cannot swallow it, so the runner always regains control.
     """

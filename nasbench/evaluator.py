@@ -36,10 +36,19 @@ class Evaluator(abc.ABC):
     def evaluate(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str = "val") -> Evaluation:
         """Train (or look up) ``arch`` and measure its metric on ``split`` (``test`` only for finals)."""
 
+    def simulated_seconds(self, arch: Architecture, fidelity: Fidelity) -> float | None:
+        """Seconds an evaluation is charged under ``--budget-unit seconds`` when known in advance.
+
+        None (the default): the evaluation's measured wall time is charged. A tabular evaluator
+        returns the training time the look-up stands for, never the look-up's own time.
+        """
+        return None
+
     def network_task(self) -> Any:
         """The task object ``space.build(arch, task)`` takes (input shape, head...): proxies build networks from it.
 
-        Evaluators keep it as ``self.task`` (a trained ``Task``, or the tabular ``NB201Task``).
+        Evaluators keep it as ``self.task`` (a trained ``Task``, or the tabular ``NB201Task``); a
+        search only ever sees it through a ``SearchView``.
         """
         task = getattr(self, "task", None)
         if task is None:

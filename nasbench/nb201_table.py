@@ -1,7 +1,9 @@
 """The NAS-Bench-201 tables shipped in ``nasbench/data``: accuracies (published) and costs (measured).
 
-Both are loaded once per process into numpy arrays whose row ``i`` is the benchmark's
-architecture index ``i``. Provenance of the accuracies: ``nasbench/data/NB201_PROVENANCE.md``.
+Row ``i`` of every column is the benchmark's architecture index ``i``. Accuracy columns are
+loaded on demand, one at a time, and cached per column: a search reads only the
+``<dataset>_val_12ep`` column, so the test-accuracy columns are never loaded in a search
+process. Provenance of the accuracies: ``nasbench/data/NB201_PROVENANCE.md``.
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import csv
 import functools
 import gzip
 import io
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from types import MappingProxyType
@@ -22,6 +25,9 @@ if TYPE_CHECKING:  # pragma: no cover
 N_CELLS = 15_625
 ACCURACY_FILE = "nb201_accuracy.csv.gz"
 COSTS_FILE = "nb201_costs.csv.gz"
+
+_columns: dict[str, np.ndarray] = {}
+_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -42,13 +48,28 @@ def data_file(name: str) -> "Traversable":
     return resources.files("nasbench") / "data" / name
 
 
-def _read_csv(name: str) -> tuple[list[str], list[list[str]]]:
-    """Header and rows of a gzipped CSV data file, checked to hold every cell once, in index order."""
+def _read_columns(name: str, wanted: tuple[str, ...] | None) -> tuple[list[str], list[list[str]]]:
+    """Header and, per row, the ``wanted`` fields (all when None) of a gzipped CSV data file.
+
+    The file must hold every cell once, in index order; fields not wanted are dropped while reading.
+    """
     with data_file(name).open("rb") as raw, gzip.open(raw, "rt", newline="") as text:
-        header, *rows = csv.reader(io.StringIO(text.read()))
-    if header[0] != "index" or [int(r[0]) for r in rows] != list(range(N_CELLS)):
+        reader = csv.reader(io.StringIO(text.read()))
+        header = next(reader)
+        if header[0] != "index":
+            raise ValueError(f"{name}: the first column must be 'index'")
+        names = list(header) if wanted is None else list(wanted)
+        missing = [c for c in names if c not in header]
+        if missing:
+            raise KeyError(f"{name} has no column {', '.join(missing)}; columns: {', '.join(header[1:])}")
+        positions = [header.index(c) for c in names]
+        indices, rows = [], []
+        for row in reader:
+            indices.append(int(row[0]))
+            rows.append([row[p] for p in positions])
+    if indices != list(range(N_CELLS)):
         raise ValueError(f"{name}: expected rows for indices 0..{N_CELLS - 1} in order")
-    return header, rows
+    return names, rows
 
 
 def _frozen(values: np.ndarray) -> np.ndarray:
@@ -57,22 +78,55 @@ def _frozen(values: np.ndarray) -> np.ndarray:
 
 
 @functools.cache
+def cell_strings() -> tuple[str, ...]:
+    """The benchmark's cell string of every index (no accuracies are read)."""
+    _, rows = _read_columns(ACCURACY_FILE, ("arch",))
+    return tuple(r[0] for r in rows)
+
+
+@functools.cache
+def _cell_rows() -> Mapping[str, int]:
+    return MappingProxyType({a: i for i, a in enumerate(cell_strings())})
+
+
+def cell_index(arch: str) -> int:
+    """The benchmark index of a cell string; ``KeyError`` if it is not one of the 15,625."""
+    return _cell_rows()[arch]
+
+
+def accuracy_column(name: str) -> np.ndarray:
+    """One accuracy column in percent (e.g. ``cifar10_val_12ep``), read on first use and cached (read-only)."""
+    with _lock:
+        if name not in _columns:
+            _, rows = _read_columns(ACCURACY_FILE, (name,))
+            _columns[name] = _frozen(np.array([float(r[0]) for r in rows]))
+        return _columns[name]
+
+
+def loaded_columns() -> tuple[str, ...]:
+    """Names of the accuracy columns loaded in this process so far."""
+    with _lock:
+        return tuple(_columns)
+
+
+@functools.cache
 def accuracy_table() -> AccuracyTable:
-    """The published accuracy table (``<dataset>_{test_200ep,val_12ep,test_12ep}`` columns, percent)."""
-    header, rows = _read_csv(ACCURACY_FILE)
-    archs = tuple(r[1] for r in rows)
+    """The whole published accuracy table, every column loaded (for analyses and tests, never a search).
+
+    Columns ``<dataset>_{test_200ep,val_12ep,test_12ep}``, in percent.
+    """
+    header, rows = _read_columns(ACCURACY_FILE, None)
     values = np.array([r[2:] for r in rows], dtype=float)
-    columns = {name: _frozen(values[:, j].copy()) for j, name in enumerate(header[2:])}
-    return AccuracyTable(
-        archs=archs,
-        columns=MappingProxyType(columns),
-        rows=MappingProxyType({a: i for i, a in enumerate(archs)}),
-    )
+    with _lock:
+        for j, name in enumerate(header[2:]):
+            _columns.setdefault(name, _frozen(values[:, j].copy()))
+        columns = {name: _columns[name] for name in header[2:]}
+    return AccuracyTable(archs=cell_strings(), columns=MappingProxyType(columns), rows=_cell_rows())
 
 
 @functools.cache
 def cost_table() -> Mapping[str, np.ndarray]:
     """MACs and parameters of every cell's network per dataset (``<dataset>_macs``, ``<dataset>_params``)."""
-    header, rows = _read_csv(COSTS_FILE)
+    header, rows = _read_columns(COSTS_FILE, None)
     values = np.array([r[1:] for r in rows], dtype=np.int64)
     return MappingProxyType({name: _frozen(values[:, j].copy()) for j, name in enumerate(header[1:])})

@@ -68,6 +68,22 @@ class Status(str, enum.Enum):
     DIVERGED = "diverged"
 
 
+class FrozenDict(dict):
+    """A dict that refuses changes (a record's free-form ``extra`` figures); pickles and JSON-dumps as a dict."""
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> None:
+        raise TypeError("a record's extra figures are read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse  # type: ignore[assignment]
+    __ior__ = _refuse  # type: ignore[assignment]
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (FrozenDict, (dict(self),))
+
+    def __hash__(self) -> int:  # type: ignore[override]
+        return hash(tuple(sorted(self.items())))
+
+
 @dataclass(frozen=True)
 class Evaluation:
     """One trained (or looked-up) estimate of an architecture's task metric and its cost."""
@@ -83,6 +99,10 @@ class Evaluation:
     split: str = "val"
     seed: int = 0
     extra: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.extra, FrozenDict):
+            object.__setattr__(self, "extra", FrozenDict(self.extra))
 
     @property
     def ok(self) -> bool:

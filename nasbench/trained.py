@@ -22,8 +22,10 @@ log = logging.getLogger(__name__)
 class TrainingEvaluator(Evaluator):
     """Trains ``arch`` on the task's train split with one shared recipe and scores val or test.
 
-    Results are memoised by (architecture, fidelity, seed, split), so an architecture that two
-    strategies propose is trained once; the ledger still charges each search that asks.
+    Results are memoised by (architecture, fidelity, seed, split). The runner creates one
+    evaluator per search, so the memo serves repeats within that search (each still charged).
+    ``latency``: fill ``Cost.latency_ms`` from the space's per-machine latency table (NaN when
+    the space has none); no forward pass is ever timed per architecture.
     """
 
     def __init__(self, space: "SearchSpace", task: Task, recipe: Recipe = Recipe(), latency: bool = True) -> None:

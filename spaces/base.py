@@ -121,8 +121,21 @@ class SearchSpace(abc.ABC):
         """
         raise NotImplementedError(f"the {self.name} space does not expose its backbone")
 
-    def cost(self, arch: Architecture, task: "Task", latency: bool = True) -> Cost:
-        """MACs and parameters of ``build(arch, task)`` (and its CPU latency if asked)."""
-        from nasbench.costs import measure_cost
+    def latency_ms(self, arch: Architecture, task: "Task") -> float:
+        """Predicted batch-1 CPU latency of ``build(arch, task)`` from the space's per-machine latency table.
 
-        return measure_cost(self.build(arch, task), task.input_shape, latency=latency)
+        NaN here: a space with a table declares the ``latency`` capability and overrides this.
+        Never a timed forward pass per architecture.
+        """
+        return math.nan
+
+    def cost(self, arch: Architecture, task: "Task", latency: bool = True) -> Cost:
+        """MACs and parameters of ``build(arch, task)`` (torch's FLOP counter), and its table latency if asked."""
+        from nasbench.costs import count_macs, count_params
+
+        model = self.build(arch, task)
+        return Cost(
+            macs=count_macs(model, tuple(task.input_shape)),
+            params=count_params(model),
+            latency_ms=self.latency_ms(arch, task) if latency else math.nan,
+        )

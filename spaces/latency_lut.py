@@ -8,15 +8,23 @@ the setting the comparison's workers run with. A table is written as JSON under
 fingerprint hashes the CPU model, torch version, thread count, space configuration and task
 (name and input shape), so another machine or configuration measures its own table. Measuring
 is not charged to any ledger: like ``ctx.cost``, it is a property of the hardware, not search.
+
+The cache file is written atomically (a temporary file in the same folder, then renamed over the
+target), so two processes measuring the same table at once cannot leave a corrupt file; a file
+that cannot be read back (e.g. from an interrupted older version) is measured again. Tables are
+kept in memory per fingerprint once loaded.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import json
 import math
 import os
 import platform
 import statistics
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +46,8 @@ REPEATS = 10
 WARMUP = 3
 
 _rebuilt: set[str] = set()
+#: Tables loaded or measured in this process, by cache file.
+_loaded: dict[Path, "CostTable"] = {}
 
 
 @dataclass(frozen=True)
@@ -94,6 +104,7 @@ def block_key(stage: int, slot: int, cin: int, cout: int, kernel: int, expansion
     return f"s{stage}{'first' if slot == 0 else 'later'}-{cin}-{cout}-k{kernel}e{expansion}"
 
 
+@functools.cache
 def cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -127,15 +138,36 @@ def load_table(space: MobileSpace, task, mode: str = "cached") -> CostTable:
         raise ValueError(f"unknown LUT mode {mode!r}; choose from {', '.join(MODES)}")
     key = fingerprint(space, task)
     path = cache_dir() / f"lut-{key}.json"
-    if path.exists() and not (mode == "rebuild" and key not in _rebuilt):
-        return CostTable.from_dict(json.loads(path.read_text()))
+    fresh = mode == "cached" or key in _rebuilt
+    if fresh and path in _loaded:
+        return _loaded[path]
+    if fresh and path.exists():
+        try:
+            _loaded[path] = CostTable.from_dict(json.loads(path.read_text()))
+            return _loaded[path]
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # unreadable: measure it again
     table = measure_table(space, task, key)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(table.to_dict()))
-    tmp.replace(path)
+    write_atomically(path, json.dumps(table.to_dict()))
     _rebuilt.add(key)
+    _loaded[path] = table
     return table
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder renamed over it (atomic on POSIX)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def _median_ms(fn: Callable[[], object], warmup: int = WARMUP, repeats: int = REPEATS) -> float:

@@ -34,7 +34,7 @@ from nasbench.records import Architecture
 from spaces.mobile import SMALL_INPUT, STAGE_STRIDES, MobileSpace, conv_bn, init_conv_bn
 
 if TYPE_CHECKING:  # pragma: no cover
-    from nasbench.latency_lut import CostTable
+    from spaces.latency_lut import CostTable
 
 #: A choice: one option index per decision, in ``decisions(space)`` order.
 Choice = tuple[int, ...]

@@ -147,7 +147,9 @@ class MobileSpace(SearchSpace):
     """
 
     name = "mobile"
-    capabilities: ClassVar[frozenset[str]] = SearchSpace.capabilities | {"backbone", "slicing"}
+    #: ``slicing``: ``spaces.slicing.SlicingSupernet``; ``mixed``: the mixed-op supernet of
+    #: ``spaces.mixed``; ``latency``: a per-machine latency table (``spaces.latency_lut``).
+    capabilities: ClassVar[frozenset[str]] = SearchSpace.capabilities | {"backbone", "slicing", "mixed", "latency"}
 
     def __init__(
         self,
@@ -269,6 +271,12 @@ class MobileSpace(SearchSpace):
         in_channels, height, _ = task.input_shape
         stem_stride = 1 if height <= SMALL_INPUT else 2
         return MobileBackbone(in_channels, stem_stride, self.decode(arch), self.stem_channels, residual)
+
+    def latency_ms(self, arch: Architecture, task: "Task") -> float:
+        """Batch-1 CPU latency predicted by this machine's latency table (stem + blocks + head), measured once per machine."""
+        from spaces.latency_lut import load_table
+
+        return load_table(self, task).latency_ms(self, arch)
 
     def build(self, arch: Architecture, task: "Task") -> TaskModel:
         """The backbone of ``arch`` with the task's head."""

@@ -7,14 +7,19 @@ benchmark's row index convert both ways.
 """
 from __future__ import annotations
 
+import csv
+import gzip
+import io
+from pathlib import Path
 from typing import Callable, ClassVar, Protocol
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from nasbench.errors import InvalidArchitecture
 from nasbench.model import Backbone
-from nasbench.nb201_table import N_CELLS, accuracy_table
+from nasbench.nb201_table import COSTS_FILE, N_CELLS, cell_index, cell_strings
 from nasbench.records import Architecture
 from spaces.base import SearchSpace
 
@@ -72,13 +77,13 @@ class NB201Space(SearchSpace):
 
     def to_index(self, arch: Architecture) -> int:
         """The benchmark's architecture index (row of its tables)."""
-        return accuracy_table().index(self.to_string(arch))
+        return cell_index(self.to_string(arch))
 
     def from_index(self, index: int) -> Architecture:
         """The architecture at a benchmark index in ``0 .. 15624``."""
         if not 0 <= index < N_CELLS:
             raise InvalidArchitecture(f"nb201: index {index} is outside 0..{N_CELLS - 1}")
-        return self.from_string(accuracy_table().archs[index])
+        return self.from_string(cell_strings()[index])
 
     # -- variation -----------------------------------------------------------------------
     def neighbours(self, arch: Architecture) -> list[Architecture]:
@@ -205,3 +210,43 @@ class NB201Network(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.classifier(self.backbone(x)[-1].mean(dim=(2, 3)))
+
+
+def measure_cost_table() -> dict[str, np.ndarray]:
+    """MACs and parameters of all 15,625 networks per dataset, measured on built networks.
+
+    Every cell edge maps C channels to C at one resolution, and only convolutions and the
+    classifier carry MACs and parameters, so a network's cost depends only on how many of its
+    edges are 1x1 and 3x3 convolutions: one representative per such pair (28) is built and
+    measured per dataset, then assigned to every cell with the same counts.
+    """
+    from nasbench.tasks.nb201 import DATASETS, NB201Task
+
+    space = NB201Space()
+    n_edges = space.n_genes
+    genes = np.array([space.from_index(i).genes for i in range(N_CELLS)])
+    n1, n3 = (genes == 2).sum(axis=1), (genes == 3).sum(axis=1)
+    table: dict[str, np.ndarray] = {}
+    for name in DATASETS:
+        task = NB201Task(name, splits=("train", "val"))
+        macs, params = np.zeros(N_CELLS, dtype=np.int64), np.zeros(N_CELLS, dtype=np.int64)
+        for a, b in sorted(set(zip(n1.tolist(), n3.tolist()))):
+            representative = space.make((3,) * b + (2,) * a + (0,) * (n_edges - a - b))
+            cost = space.cost(representative, task, latency=False)
+            same = (n1 == a) & (n3 == b)
+            macs[same], params[same] = cost.macs, cost.params
+        table[f"{name}_macs"], table[f"{name}_params"] = macs, params
+    return table
+
+
+def write_cost_table(path: Path) -> None:
+    """Write ``measure_cost_table()`` as the gzipped CSV ``nb201_table.cost_table`` reads (byte-reproducible)."""
+    table = measure_cost_table()
+    with gzip.GzipFile(path, "wb", mtime=0) as raw, io.TextIOWrapper(raw, newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["index", *table])
+        writer.writerows(zip(range(N_CELLS), *(column.tolist() for column in table.values())))
+
+
+if __name__ == "__main__":
+    write_cost_table(Path(__file__).resolve().parents[1] / "nasbench" / "data" / COSTS_FILE)

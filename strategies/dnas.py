@@ -2,13 +2,20 @@
 from __future__ import annotations
 
 import itertools
+from typing import TYPE_CHECKING, Mapping
 
 import torch
 
 from nasbench.context import SearchContext
-from nasbench.supernet_search import Schedule, Source, SupernetSearch, check_settings, fbnet_loss, proposals
 from spaces.mixed import ArchDistribution, from_arch
 from strategies.base import Proposals, Strategy, register
+from strategies.supernet_search import (
+    SCHEDULE_RULE, Schedule, Source, SupernetSearch, check_supernet, fbnet_loss, proposals, supernet_constraints,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
+    from spaces.base import SearchSpace
 
 
 @register
@@ -34,18 +41,23 @@ class DNAS(Strategy):
 
     name = "dnas"
     description = "FBNet latency-aware differentiable NAS: Gumbel-softmax mixed-op supernet, one task per run"
-    requires = frozenset({"backbone"})
+    requires = frozenset({"backbone", "mixed"})
+    parameter_constraints = {**supernet_constraints(),
+    }
+    parameter_rules = (SCHEDULE_RULE,)
 
     def __init__(
         self, *, epochs: int = 20, warmup: int = 5, batch_size: int = 64, arch_batch_size: int = 16,
         alpha: float = 0.2, betas: tuple[float, ...] = (0.0, 0.6, 2.0, 6.0), cost: str = "latency",
         theta_lr: float = 0.01, lut: str = "cached", head_width: int = 16,
     ) -> None:
-        Schedule(epochs, warmup, batch_size, arch_batch_size)
-        check_settings(self.name, alpha, betas, cost, lut, head_width)
         self.epochs, self.warmup, self.batch_size, self.arch_batch_size = epochs, warmup, batch_size, arch_batch_size
-        self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, tuple(betas), cost, theta_lr, lut
+        self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, betas, cost, theta_lr, lut
         self.head_width = head_width
+
+    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
+        check_supernet(self.name, space, tasks)
+        super().check(space, tasks, k)
 
     def search(self, ctx: SearchContext) -> Proposals:
         task = ctx.task

@@ -2,14 +2,20 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Mapping
 
 import torch
 
 from nasbench.context import SearchContext
-from nasbench.errors import ConfigError
-from nasbench.supernet_search import Schedule, Source, SupernetSearch, check_settings, fbnet_loss, proposals
 from spaces.mixed import ArchDistribution, Choice, from_arch
-from strategies.base import Proposals, Strategy, register
+from strategies.base import Interval, Proposals, Strategy, register
+from strategies.supernet_search import (
+    SCHEDULE_RULE, Schedule, Source, SupernetSearch, check_supernet, fbnet_loss, proposals, supernet_constraints,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
+    from spaces.base import SearchSpace
 
 
 @register
@@ -32,7 +38,12 @@ class FBNetV5(Strategy):
 
     name = "fbnetv5"
     description = "FBNetV5 multitask supernet search: one run for all tasks, REINFORCE from a shared proposal"
-    requires = frozenset({"backbone"})
+    requires = frozenset({"backbone", "mixed"})
+    parameter_constraints = {**supernet_constraints(),
+        "baseline_momentum": Interval(float, 0.0, 1.0, closed="left"),
+        "max_weight": Interval(float, 1.0, 1e6),
+    }
+    parameter_rules = (SCHEDULE_RULE,)
     multitask = True
 
     def __init__(
@@ -41,14 +52,14 @@ class FBNetV5(Strategy):
         theta_lr: float = 0.01, lut: str = "cached", baseline_momentum: float = 0.9, max_weight: float = 5.0,
         head_width: int = 16,
     ) -> None:
-        Schedule(epochs, warmup, batch_size, arch_batch_size)
-        check_settings(self.name, alpha, betas, cost, lut, head_width)
-        if not 0 <= baseline_momentum < 1 or max_weight < 1:
-            raise ConfigError("fbnetv5: needs 0 <= baseline_momentum < 1 and max_weight >= 1")
         self.epochs, self.warmup, self.batch_size, self.arch_batch_size = epochs, warmup, batch_size, arch_batch_size
-        self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, tuple(betas), cost, theta_lr, lut
+        self.alpha, self.betas, self.cost, self.theta_lr, self.lut = alpha, betas, cost, theta_lr, lut
         self.head_width = head_width
         self.baseline_momentum, self.max_weight = baseline_momentum, max_weight
+
+    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
+        check_supernet(self.name, space, tasks)
+        super().check(space, tasks, k)
 
     def search(self, ctx: SearchContext) -> Proposals:
         run = SupernetSearch(ctx, Schedule(self.epochs, self.warmup, self.batch_size, self.arch_batch_size), self.cost, self.lut,

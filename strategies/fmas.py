@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from contextlib import suppress
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 import torch
@@ -13,12 +13,16 @@ from pymoo.termination.max_gen import MaximumGenerationTermination
 from nasbench import indicators
 from nasbench.context import SearchContext
 from nasbench.errors import BudgetExhausted, ConfigError
-from nasbench.records import Architecture, Evaluation, Fidelity, Status
+from nasbench.records import Architecture, Fidelity, Status
 from nasbench.tasks.base import Split
-from nasbench.training import Diverged, recalibrate_batchnorm, train
+from nasbench.training import Diverged
 from spaces.slicing import SlicingSupernet
-from strategies.base import Proposals, Strategy, register
+from strategies.base import Boolean, Interval, Options, Proposals, Strategy, register
 from strategies.nsga2 import integer_nsga2, integer_problem
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
+    from spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
 
@@ -45,18 +49,32 @@ class FMAS(Strategy):
       population, generations: NSGA-II's population and number of generations (candidates ~ their product).
       subset_fraction: fraction of the validation split a candidate is scored on.
       recalibration_batches: training batches re-estimating BatchNorm statistics before scoring (0: off).
-      objective: ``macs`` or ``latency`` (the evaluator's measured CPU latency).
+      objective: ``macs`` or ``latency`` (the space's per-machine latency table).
       error: ``metric`` (1 - metric, the paper's) or ``loss`` (mean task loss on the subset).
       parent_epochs: epochs of parent training; 0 gives the task's final-recipe epochs, capped (when
         charged in MACs) so the parent takes at most ``parent_share`` of the budget.
       parent_share: the cap above, as a fraction of the budget.
       finetune_epochs: fine-tuning epochs of each finalist; 0 gives the task's search-fidelity epochs.
-      pretrained_parent: treat the parent as given: its training runs outside the ledger (not charged).
+      pretrained_parent: treat the parent as given: its training is declared through ``ctx.given``
+        (recorded in the run's given work, not charged).
     """
 
     name = "fmas"
     description = "FMAS: NSGA-II over slices of a trained parent, scored without fine-tuning on a val subset"
     requires = frozenset({"sample", "slicing"})
+
+    parameter_constraints = {
+        "population": Interval(int, 2, 100_000),
+        "generations": Interval(int, 1, 1_000_000),
+        "subset_fraction": Interval(float, 0.0, 1.0, closed="right"),
+        "recalibration_batches": Interval(int, 0, 100_000),
+        "objective": Options(*OBJECTIVES),
+        "error": Options(*ERRORS),
+        "parent_epochs": Interval(int, 0, 10_000),
+        "parent_share": Interval(float, 0.0, 1.0, closed="right"),
+        "finetune_epochs": Interval(int, 0, 10_000),
+        "pretrained_parent": Boolean(),
+    }
 
     def __init__(
         self,
@@ -72,14 +90,6 @@ class FMAS(Strategy):
         finetune_epochs: int = 0,
         pretrained_parent: bool = False,
     ) -> None:
-        if population < 2 or generations < 1 or recalibration_batches < 0 or parent_epochs < 0 or finetune_epochs < 0:
-            raise ConfigError("fmas: population >= 2, generations >= 1 and batch/epoch counts >= 0 are required")
-        if not (0.0 < subset_fraction <= 1.0 and 0.0 < parent_share <= 1.0):
-            raise ConfigError("fmas: subset_fraction and parent_share must be in (0, 1]")
-        if objective not in OBJECTIVES:
-            raise ConfigError(f"fmas: objective must be one of {', '.join(OBJECTIVES)}, got {objective!r}")
-        if error not in ERRORS:
-            raise ConfigError(f"fmas: error must be one of {', '.join(ERRORS)}, got {error!r}")
         self.population = population
         self.generations = generations
         self.subset_fraction = subset_fraction
@@ -90,6 +100,14 @@ class FMAS(Strategy):
         self.parent_share = parent_share
         self.finetune_epochs = finetune_epochs
         self.pretrained_parent = pretrained_parent
+
+    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
+        super().check(space, tasks, k)
+        self.check_trainable(tasks, "trains a parent network")
+        if self.objective == "latency" and "latency" not in space.capabilities:
+            raise ConfigError(f"strategy 'fmas': objective='latency' needs a space with a latency table, which {space.name!r} lacks")
+        if max(getattr(space, "expansions", (2,))) == 1:
+            raise ConfigError(f"strategy 'fmas': the slicing supernet needs an expansion option above 1 in space {space.name!r}")
 
     def search(self, ctx: SearchContext) -> Proposals:
         torch.manual_seed(ctx.seed)
@@ -115,21 +133,23 @@ class FMAS(Strategy):
 
     def train_parent(self, ctx: SearchContext, supernet: SlicingSupernet) -> None:
         """Step 1: train the parent on the full training split, recalibrate its BatchNorm, sort its channels."""
-        macs = ctx.cost(supernet.largest).macs
         epochs = self.parent_epochs or ctx.network_task().final_epochs
         if self.pretrained_parent:
             log.warning("fmas: the parent (%d epochs) is treated as given: its training is not charged", epochs)
-            recipe, data = ctx.recipe(), ctx.data("train")
-            train(supernet.parent, ctx.network_task(), data, epochs, ctx.seed, recipe)
-            recalibrate_batchnorm(supernet.parent, data, recipe.bn_recalibration_samples, recipe.batch_size)
+            with ctx.given("pretrained parent"):
+                self._train_parent(ctx, supernet, epochs)
         else:
-            if not self.parent_epochs and ctx.ledger.unit == "macs":
-                per_epoch = 3.0 * macs * len(ctx.data("train"))
-                epochs = max(1, min(epochs, math.floor(self.parent_share * ctx.ledger.remaining / per_epoch)))
-            ctx.train_steps(supernet.parent, macs, epochs=epochs, what="FMAS parent training")
-            ctx.recalibrate(supernet.parent, macs)
+            if not self.parent_epochs and ctx.unit == "macs":
+                per_epoch = 3.0 * ctx.cost(supernet.largest).macs * len(ctx.data("train"))
+                epochs = max(1, min(epochs, math.floor(self.parent_share * ctx.remaining / per_epoch)))
+            self._train_parent(ctx, supernet, epochs)
         log.info("fmas: parent %s trained %d epochs", supernet.largest.key, epochs)
         supernet.sort_channels()
+
+    @staticmethod
+    def _train_parent(ctx: SearchContext, supernet: SlicingSupernet, epochs: int) -> None:
+        ctx.train(supernet.parent, epochs=epochs, what="FMAS parent training")
+        ctx.recalibrate(supernet.parent)
 
     def validation_subset(self, ctx: SearchContext) -> Split:
         """The random validation subset every candidate is scored on, drawn once per search."""
@@ -154,38 +174,31 @@ class FMAS(Strategy):
     def subset_error(self, ctx: SearchContext, supernet: SlicingSupernet, arch: Architecture, subset: Split) -> float:
         """1 - metric (or the loss) of ``arch``'s slice on the validation subset, BatchNorm re-estimated first if asked."""
         model = supernet.extract(arch)
-        macs = ctx.cost(arch).macs
         if self.recalibration_batches:
-            ctx.recalibrate(model, macs, samples=self.recalibration_batches * ctx.recipe().batch_size)
+            ctx.recalibrate(model, samples=self.recalibration_batches * ctx.recipe().batch_size)
         if self.error == "loss":
-            return ctx.validate(model, macs, data=subset, loss=True)
-        return 1.0 - ctx.validate(model, macs, data=subset)
+            return ctx.validate(model, data=subset, loss=True)
+        return 1.0 - ctx.validate(model, data=subset)
 
     def cost(self, ctx: SearchContext, arch: Architecture) -> float:
-        """The second objective: MACs or measured latency."""
+        """The second objective: MACs or the latency table's latency."""
         cost = ctx.cost(arch)
         if self.objective == "macs":
             return float(cost.macs)
         if math.isnan(cost.latency_ms):
-            raise ConfigError("fmas: objective 'latency' needs an evaluator that measures latency")
+            raise ConfigError("strategy 'fmas': objective 'latency' needs a space with a latency table")
         return cost.latency_ms
 
     def finetune(self, ctx: SearchContext, supernet: SlicingSupernet, arch: Architecture, subset_error: float) -> None:
-        """Step 3: fine-tune a finalist's slice on the full training split; record its val metric in the archive."""
-        start, used = time.perf_counter(), ctx.ledger.spent.macs
-        epochs = self.finetune_epochs or ctx.search_fidelity().epochs
-        model, cost = supernet.extract(arch), ctx.cost(arch)
-        status, metric = Status.OK, math.nan
-        try:
-            ctx.train_steps(model, cost.macs, epochs=epochs, what=f"FMAS fine-tuning of {arch.key}")
-            ctx.recalibrate(model, cost.macs)
-            metric = ctx.validate(model, cost.macs)
-        except Diverged as exc:
-            status = Status.DIVERGED
-            log.warning("fmas: fine-tuning %s diverged: %s", arch.key, exc)
-        extra = {"subset_error": subset_error, "parent_charged": float(not self.pretrained_parent)}
-        evaluation = Evaluation(
-            arch, ctx.task, Fidelity(epochs), metric, cost, ctx.ledger.spent.macs - used,
-            time.perf_counter() - start, status, split="val", seed=ctx.seed, extra=extra,
-        )
-        ctx.archive.add(evaluation, ctx.ledger.used)
+        """Step 3: fine-tune a finalist's slice on the full training split; its val metric is recorded through ctx."""
+        epochs = self.finetune_epochs or ctx.network_task().search_epochs
+        with ctx.estimate(arch, Fidelity(epochs)) as estimate:
+            estimate.extra = {"subset_error": subset_error, "parent_charged": float(not self.pretrained_parent)}
+            model = supernet.extract(arch)
+            try:
+                ctx.train(model, epochs=epochs, what=f"FMAS fine-tuning of {arch.key}")
+                ctx.recalibrate(model)
+                estimate.metric = ctx.validate(model)
+            except Diverged as exc:
+                estimate.status = Status.DIVERGED
+                log.warning("fmas: fine-tuning %s diverged: %s", arch.key, exc)

@@ -1,8 +1,6 @@
 """NSGA-II (Deb et al. 2002) through pymoo's ask/tell interface, on trained candidates."""
 from __future__ import annotations
 
-from contextlib import suppress
-
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2 as _PymooNSGA2
 from pymoo.core.problem import Problem
@@ -15,9 +13,9 @@ from pymoo.termination.max_gen import MaximumGenerationTermination
 
 from nasbench.archive import objectives
 from nasbench.context import SearchContext
-from nasbench.errors import BudgetExhausted
+from nasbench.records import Architecture, Evaluation
 from spaces.base import SearchSpace
-from strategies.base import Proposals, Strategy, register
+from strategies.base import AskTellStrategy, Interval, register
 
 
 class CanonicalRepair(Repair):
@@ -50,24 +48,40 @@ def integer_nsga2(space: SearchSpace, population: int, eta_crossover: float = 3.
 
 
 @register
-class NSGA2(Strategy):
-    """Non-dominated sorting GA on (validation error, MACs); every offspring trained at search fidelity."""
+class NSGA2(AskTellStrategy):
+    """Non-dominated sorting GA (Deb et al. 2002) on (validation error, MACs), through pymoo's ask/tell.
+
+    population <- N random architectures (pymoo's integer sampling, canonical, no duplicates)
+    repeat:
+        offspring <- binary tournament, SBX crossover, polynomial mutation (rounded, canonical)
+        train every offspring at search fidelity: objectives (1 - val metric, MACs)
+        population <- the best N of population + offspring by rank and crowding distance
+    return the non-dominated evaluated architectures (at most K)
+
+    Hyper-parameters: ``population`` (N), ``eta_crossover``, ``eta_mutation`` (distribution indices).
+    """
 
     name = "nsga2"
     description = "NSGA-II (pymoo) on (val error, MACs), every candidate trained"
+    parameter_constraints = {
+        "population": Interval(int, 2, 100_000),
+        "eta_crossover": Interval(float, 0, 1000, closed="right"),
+        "eta_mutation": Interval(float, 0, 1000, closed="right"),
+    }
 
     def __init__(self, *, population: int = 10, eta_crossover: float = 3.0, eta_mutation: float = 3.0) -> None:
         self.population = population
         self.eta_crossover = eta_crossover
         self.eta_mutation = eta_mutation
 
-    def search(self, ctx: SearchContext) -> Proposals:
-        algorithm = integer_nsga2(ctx.space, self.population, self.eta_crossover, self.eta_mutation)
-        algorithm.setup(integer_problem(ctx.space), termination=MaximumGenerationTermination(10**9), seed=ctx.seed)
-        with suppress(BudgetExhausted):
-            while True:
-                offspring = algorithm.ask()
-                evaluations = [ctx.evaluate(ctx.space.make(x)) for x in offspring.get("X")]
-                offspring.set("F", objectives(evaluations))
-                algorithm.tell(infills=offspring)
-        return ctx.front()
+    def setup(self, ctx: SearchContext) -> None:
+        self.algorithm_ = integer_nsga2(ctx.space, self.population, self.eta_crossover, self.eta_mutation)
+        self.algorithm_.setup(integer_problem(ctx.space), termination=MaximumGenerationTermination(10**9), seed=ctx.seed)
+
+    def ask(self, ctx: SearchContext) -> list[Architecture]:
+        self.offspring_ = self.algorithm_.ask()
+        return [ctx.space.make(x) for x in self.offspring_.get("X")]
+
+    def tell(self, ctx: SearchContext, archs: list[Architecture], results: list[Evaluation]) -> None:
+        self.offspring_.set("F", objectives(results))
+        self.algorithm_.tell(infills=self.offspring_)

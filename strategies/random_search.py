@@ -1,22 +1,21 @@
 """Random search: uniform samples trained at search fidelity; the Pareto front is proposed."""
 from __future__ import annotations
 
-from contextlib import suppress
-
 from nasbench.context import SearchContext
-from nasbench.errors import BudgetExhausted
-from strategies.base import Proposals, Strategy, register
+from nasbench.records import Architecture
+from strategies.base import AskTellStrategy, register
 
 
 @register
-class RandomSearch(Strategy):
-    """Sample architectures uniformly until the budget is spent (Bergstra & Bengio, 2012)."""
+class RandomSearch(AskTellStrategy):
+    """Sample architectures uniformly until the budget is spent (Bergstra & Bengio, 2012).
+
+    repeat: draw one architecture uniformly; train it at search fidelity.
+    return the non-dominated evaluated architectures (at most K).
+    """
 
     name = "random"
     description = "random search: uniform samples, trained at search fidelity"
 
-    def search(self, ctx: SearchContext) -> Proposals:
-        with suppress(BudgetExhausted):
-            while True:
-                ctx.evaluate(ctx.space.sample(ctx.rng))
-        return ctx.front()
+    def ask(self, ctx: SearchContext) -> list[Architecture]:
+        return [ctx.space.sample(ctx.rng)]

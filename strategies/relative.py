@@ -1,21 +1,24 @@
 """RelativeNAS (Tan et al., 2020): slow learners move toward fast learners of random pairs."""
 from __future__ import annotations
 
-from contextlib import suppress
-from typing import Callable
+from typing import TYPE_CHECKING, Callable, Mapping
 
 import numpy as np
 from torch import nn
 
 from nasbench import indicators
 from nasbench.context import SearchContext
-from nasbench.errors import BudgetExhausted, ConfigError
+from nasbench.errors import ConfigError
 from nasbench.records import Architecture
 from nasbench.tasks.base import Split
 from nasbench.training import Diverged
 from spaces.continuous import ContinuousBox
 from spaces.slicing import SlicingSupernet
-from strategies.base import Proposals, Strategy, register
+from strategies.base import Interval, Options, Proposals, Rule, Strategy, register
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
+    from spaces.base import SearchSpace
 
 #: A pair's estimates: (validation loss, MACs) of each member.
 Estimate = tuple[float, float]
@@ -84,6 +87,16 @@ class RelativeNAS(Strategy):
 
     name = "relative"
     description = "RelativeNAS slow-fast pairwise learning with a shared weight pool"
+    parameter_constraints = {
+        "population": Interval(int, 2, 10_000),
+        "generations": Interval(int, 1, 1_000_000),
+        "objective": Options("multi", "single"),
+        "cost_weight": [Interval(float, 0.0, 1.0), None],
+        "train_fraction": Interval(float, 0.0, 1.0, closed="right"),
+        "recalibration_samples": Interval(int, 0, 1_000_000),
+        "weight_pool": Options("auto", "on", "off"),
+    }
+    parameter_rules = (Rule(("population",), lambda p: p["population"] % 2 == 0, "an even population (members are paired)"),)
 
     def __init__(
         self,
@@ -96,16 +109,6 @@ class RelativeNAS(Strategy):
         recalibration_samples: int = 256,
         weight_pool: str = "auto",
     ) -> None:
-        if population < 2 or population % 2:
-            raise ConfigError(f"relative: population must be an even number >= 2, got {population}")
-        if objective not in ("multi", "single"):
-            raise ConfigError(f"relative: objective must be multi or single, got {objective!r}")
-        if weight_pool not in ("auto", "on", "off"):
-            raise ConfigError(f"relative: weight_pool must be auto, on or off, got {weight_pool!r}")
-        if cost_weight is not None and not 0.0 <= cost_weight <= 1.0:
-            raise ConfigError(f"relative: cost_weight must be in [0, 1] or None (random per pair), got {cost_weight}")
-        if not 0.0 < train_fraction <= 1.0 or generations < 1 or recalibration_samples < 0:
-            raise ConfigError("relative: train_fraction in (0, 1], generations >= 1, recalibration_samples >= 0")
         self.population = population
         self.generations = generations
         self.objective = objective
@@ -114,22 +117,35 @@ class RelativeNAS(Strategy):
         self.recalibration_samples = recalibration_samples
         self.weight_pool = weight_pool
 
+    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
+        super().check(space, tasks, k)
+        if self.weight_pool == "on" and "slicing" not in space.capabilities:
+            raise ConfigError(f"strategy 'relative': weight_pool='on' needs a space with a slicing supernet, which {space.name!r} lacks")
+        if self._uses_pool(space):
+            self.check_trainable(tasks, "trains its weight pool")
+
+    def _uses_pool(self, space: "SearchSpace") -> bool:
+        return self.weight_pool == "on" or (self.weight_pool == "auto" and "slicing" in space.capabilities)
+
     def search(self, ctx: SearchContext) -> Proposals:
         box = ContinuousBox(ctx.space)
         X, V = box.sample(ctx.rng, self.population), np.zeros((self.population, box.dim))
-        estimated: dict[int, tuple[Architecture, Estimate]] = {}  # each member's latest estimate
+        self.estimated_: dict[int, tuple[Architecture, Estimate]] = {}  # each member's latest estimate
         pair = self._pair_estimator(ctx)
 
         def compare(i: int, j: int) -> bool:
             a, b = box.decode(X[i]), box.decode(X[j])
             estimate_a, estimate_b, a_is_fast = pair(a, b)
-            estimated[i], estimated[j] = (a, estimate_a), (b, estimate_b)
+            self.estimated_[i], self.estimated_[j] = (a, estimate_a), (b, estimate_b)
             return a_is_fast
 
-        with suppress(BudgetExhausted):
-            for _ in range(self.generations):
-                generation(X, V, box, ctx.rng, compare)
-        return self._proposals(ctx, dict(estimated.values()))
+        for _ in range(self.generations):  # the budget usually ends the search first (run() then proposes)
+            generation(X, V, box, ctx.rng, compare)
+        return self.propose(ctx)
+
+    def propose(self, ctx: SearchContext) -> Proposals:
+        """The non-dominated estimated members (at most K), or the lowest-loss one in single-objective mode."""
+        return self._proposals(ctx, dict(getattr(self, "estimated_", {}).values()))
 
     def _pair_estimator(self, ctx: SearchContext) -> "PairEstimator":
         low, high = np.full(2, np.inf), np.full(2, -np.inf)  # range of the finite estimates so far
@@ -145,7 +161,7 @@ class RelativeNAS(Strategy):
             w = ctx.rng.uniform() if self.cost_weight is None else self.cost_weight
             return faster(a, b, w, span)
 
-        if self.weight_pool == "on" or (self.weight_pool == "auto" and "slicing" in ctx.space.capabilities):
+        if self._uses_pool(ctx.space):
             return WeightPoolPair(ctx, judge, self.train_fraction, self.recalibration_samples)
         return LowFidelityPair(ctx, judge)
 
@@ -216,10 +232,10 @@ class WeightPoolPair:
         ctx, macs = self.ctx, float(self.ctx.cost(arch).macs)
         model = self.pool.extract(arch)
         try:
-            ctx.train_steps(model, macs, data=part, what=f"relative: short pass of {arch.key}")
+            ctx.train(model, data=part, what=f"relative: short pass of {arch.key}")
             if self.recalibration_samples:
-                ctx.recalibrate(model, macs, samples=self.recalibration_samples)
-            loss = ctx.validate(model, macs, loss=True)
+                ctx.recalibrate(model, samples=self.recalibration_samples)
+            loss = ctx.validate(model, loss=True)
         except Diverged:
             loss = float("inf")
         return model, (loss if np.isfinite(loss) else float("inf"), macs)

@@ -7,9 +7,11 @@
   and one of architecture steps (20% part). An epoch has as many steps as the largest source
   needs for one pass; with several sources the steps take turns (round-robin), so the number of
   steps, and the backbone compute, do not grow with the number of tasks.
-- Ledger: a step is charged the MACs of the network that ran (the sampled backbone plus the heads
+- Ledger: a step is charged (``ctx.charge``) the MACs of the network that ran, computed by the
+  space's cost model (the sampled backbone from the latency table's exact MACs plus the heads
   fed) times the batch, times 3 when it back-propagates (DESIGN's training-step rule), once when
-  it only runs forward. Epochs are cut to what the budget can pay before training starts.
+  it only runs forward; the runner audits these declared charges. Epochs are cut to what a MACs
+  budget can pay before training starts.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import itertools
 import logging
 import math
 from dataclasses import dataclass
-from typing import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -26,11 +28,16 @@ from torch import Tensor, nn
 
 from nasbench.context import SearchContext
 from nasbench.errors import BudgetExhausted, ConfigError
-from nasbench.latency_lut import load_table
+from spaces.latency_lut import load_table
 from nasbench.records import Architecture
 from nasbench.tasks.base import Split
 from spaces.mixed import ArchDistribution, Choice, CostModel, Supernet, to_arch
 from spaces.mobile import MobileSpace
+from strategies.base import Interval, Options, Rule, TupleOf
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
+    from spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
 
@@ -111,18 +118,41 @@ class Schedule:
             raise ConfigError(f"supernet schedule needs epochs >= 1, 0 <= warmup < epochs, batch sizes >= 2; got {self}")
 
 
-def check_settings(name: str, alpha: float, betas: Sequence[float], cost: str, lut: str, head_width: int) -> None:
-    """Refuse bad hyper-parameters of a supernet strategy before any compute is spent."""
-    from nasbench.latency_lut import MODES
+def supernet_constraints() -> dict[str, object]:
+    """Hyper-parameter constraints shared by the supernet strategies (``dnas``, ``fbnetv5``)."""
+    from spaces.latency_lut import MODES
 
-    if alpha <= 0 or not betas or min(betas) < 0:
-        raise ConfigError(f"{name}: needs alpha > 0 and at least one beta >= 0")
-    if cost not in ("latency", "macs"):
-        raise ConfigError(f"{name}: cost must be 'latency' or 'macs', got {cost!r}")
-    if lut not in MODES:
-        raise ConfigError(f"{name}: lut must be one of {', '.join(MODES)}, got {lut!r}")
-    if head_width < 1:
-        raise ConfigError(f"{name}: head_width must be >= 1, got {head_width}")
+    return {
+        "epochs": Interval(int, 1, 10_000),
+        "warmup": Interval(int, 0, 10_000),
+        "batch_size": Interval(int, 2, 100_000),
+        "arch_batch_size": Interval(int, 2, 100_000),
+        "alpha": Interval(float, 0.0, 1e6, closed="right"),
+        "betas": TupleOf(Interval(float, 0.0, 100.0), min_len=1),
+        "cost": Options("latency", "macs"),
+        "theta_lr": Interval(float, 0.0, 10.0, closed="right"),
+        "lut": Options(*MODES),
+        "head_width": Interval(int, 1, 4096),
+    }
+
+
+#: ``warmup < epochs``: at least one epoch updates the architecture distributions.
+SCHEDULE_RULE = Rule(("warmup", "epochs"), lambda p: p["warmup"] < p["epochs"], "warmup < epochs")
+
+
+def check_supernet(strategy: str, space: "SearchSpace", tasks: Mapping[str, "Task"]) -> None:
+    """``ConfigError`` unless ``space`` has the mixed-op supernet and every task has data with one input channel count."""
+    if not {"mixed", "backbone"} <= space.capabilities or not isinstance(space, MobileSpace):
+        raise ConfigError(
+            f"strategy {strategy!r} trains the mixed-op supernet of the mobile space (capability 'mixed'); "
+            f"space {space.name!r} has none"
+        )
+    tabular = [name for name, task in tasks.items() if not getattr(task, "trainable", True)]
+    if tabular:
+        raise ConfigError(f"strategy {strategy!r} trains a supernet: task {', '.join(tabular)} has no data to train on")
+    channels = {tuple(task.input_shape)[0] for task in tasks.values()}
+    if len(channels) > 1:
+        raise ConfigError(f"strategy {strategy!r}: tasks with different input channels {sorted(channels)} cannot share one supernet")
 
 
 class SupernetSearch:
@@ -182,10 +212,10 @@ class SupernetSearch:
         arch_samples = self._steps("arch", s.arch_batch_size) * s.arch_batch_size
         epoch = per_sample * (3 * weight_samples + arch_passes * arch_samples)
         warm = per_sample * 3 * weight_samples
-        if s.warmup * warm + (s.epochs - s.warmup) * epoch <= self.ctx.ledger.remaining:
+        if self.ctx.unit != "macs" or s.warmup * warm + (s.epochs - s.warmup) * epoch <= self.ctx.remaining:
             return s
         fraction = s.warmup / s.epochs
-        epochs = max(1, int(self.ctx.ledger.remaining / (fraction * warm + (1 - fraction) * epoch)))
+        epochs = max(1, int(self.ctx.remaining / (fraction * warm + (1 - fraction) * epoch)))
         log.info("supernet epochs cut from %d to %d to fit the budget", s.epochs, epochs)
         return Schedule(epochs, min(epochs - 1, int(fraction * epochs)), s.batch_size, s.arch_batch_size)
 

@@ -1,16 +1,20 @@
 """Zen-NAS / ZenDet: mutation-only evolution maximising a data-free proxy under MACs constraints."""
 from __future__ import annotations
 
-from contextlib import suppress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Mapping
 
 import numpy as np
 
 from nasbench.context import SearchContext
-from nasbench.errors import BudgetExhausted, ConfigError
-from nasbench.proxies import get_proxy
+from nasbench.errors import ConfigError
+from nasbench.proxies import PROXIES, get_proxy
 from nasbench.records import Architecture
-from strategies.base import Proposals, Strategy, register
+from strategies.base import AskTellStrategy, Interval, Options, Proposals, Satisfies, TupleOf, register
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
+    from spaces.base import SearchSpace
 
 
 @dataclass
@@ -31,14 +35,26 @@ class _Population:
         return arch, self.members[arch]
 
 
+def _proxy_name(value: object) -> bool:
+    """Whether ``value`` names a registered proxy or an ``a+b`` combination of them."""
+    if not isinstance(value, str):
+        return False
+    get_proxy(value)
+    return True
+
+
 @register
-class ZenNAS(Strategy):
+class ZenNAS(AskTellStrategy):
     """Zen-NAS (Lin et al., 2021) and ZenDet (Sun et al., 2022): zero-shot evolution, no training.
 
-    One population per MACs constraint, the levels taking turns: mutate a random member (one or
-    two mutations), reject a candidate over the constraint (its MACs are free), score it with
-    the data-free proxy (charged), drop the worst when the population is over its size.
-    Proposes the best member under each constraint, highest score first.
+    pool <- random architectures; their MACs quantiles place the constraints (at most K levels)
+    repeat for ``iterations`` candidates, the levels taking turns:
+        fill the level's population with unused pool members under its limit, then
+        child <- a random member mutated once or twice
+        reject the child if its MACs exceed the level's limit (MACs are free)
+        score it with the data-free proxy (charged; a score is never paid twice)
+        add it; drop the worst member while the population is over its size
+    return the best member under each constraint, highest score first
 
     Hyper-parameters:
       population: members kept per constraint (authors: 256-512).
@@ -53,6 +69,13 @@ class ZenNAS(Strategy):
     name = "zen"
     description = "Zen-NAS/ZenDet zero-shot evolution: maximise a data-free proxy under MACs constraints"
     requires = frozenset({"sample", "mutate", "backbone"})
+    parameter_constraints = {
+        "population": Interval(int, 1, 100_000),
+        "iterations": Interval(int, 1, 10_000_000),
+        "constraints": TupleOf(Interval(float, 0.0, 1.0, closed="right")),
+        "proxy": [Options("auto"), Satisfies(_proxy_name, f"a proxy ({', '.join(sorted(PROXIES))}) or an a+b combination")],
+        "range_samples": Interval(int, 1, 100_000),
+    }
 
     def __init__(
         self,
@@ -63,15 +86,9 @@ class ZenNAS(Strategy):
         proxy: str = "auto",
         range_samples: int = 64,
     ) -> None:
-        if population < 1 or iterations < 1 or range_samples < 1:
-            raise ConfigError("zen: population, iterations and range_samples must be >= 1")
-        if not all(0.0 < q <= 1.0 for q in constraints):
-            raise ConfigError(f"zen: constraints are quantiles in (0, 1], got {constraints}")
-        if proxy != "auto":
-            get_proxy(proxy)
         self.population = population
         self.iterations = iterations
-        self.constraints = tuple(constraints)
+        self.constraints = constraints
         self.proxy = proxy
         self.range_samples = range_samples
 
@@ -84,26 +101,50 @@ class ZenNAS(Strategy):
     def quantiles(self, k: int) -> tuple[float, ...]:
         """The constraint levels as MACs quantiles: the given ones, or K evenly spread."""
         if len(self.constraints) > k:
-            raise ConfigError(f"zen: {len(self.constraints)} constraints give more than K={k} proposals")
-        return self.constraints or tuple((i + 1) / k for i in range(k))
+            raise ConfigError(f"strategy 'zen': {len(self.constraints)} constraints give more than K={k} proposals")
+        return tuple(self.constraints) or tuple((i + 1) / k for i in range(k))
 
-    def search(self, ctx: SearchContext) -> Proposals:
-        proxy = self.proxy_for(ctx.task)
-        pool = [ctx.space.sample(ctx.rng) for _ in range(self.range_samples)]
-        macs = {a: ctx.cost(a).macs for a in pool}
-        limits = np.quantile(list(macs.values()), self.quantiles(ctx.k))
-        populations = [_Population(float(limit)) for limit in limits]
-        scores: dict[Architecture, float] = {}  # a proxy score is deterministic: never pay twice
-        with suppress(BudgetExhausted):
-            for iteration in range(self.iterations):
-                population = populations[iteration % len(populations)]
-                child = self._candidate(ctx, population, [a for a in pool if macs[a] <= population.limit])
-                if ctx.cost(child).macs > population.limit:
-                    continue
-                if child not in scores:
-                    scores[child] = ctx.score(child, proxy)
-                population.add(child, scores[child], self.population)
-        best = dict(p.best() for p in populations if p.members)
+    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
+        super().check(space, tasks, k)
+        self.quantiles(k)
+        for task in tasks:
+            missing = get_proxy(self.proxy_for(task)).requires - space.capabilities
+            if missing:
+                raise ConfigError(f"strategy 'zen': proxy {self.proxy_for(task)!r} needs {', '.join(sorted(missing))}, "
+                                  f"which space {space.name!r} lacks")
+
+    # -- the hooks ------------------------------------------------------------------------
+    def setup(self, ctx: SearchContext) -> None:
+        self.proxy_ = self.proxy_for(ctx.task)
+        self.pool_ = [ctx.space.sample(ctx.rng) for _ in range(self.range_samples)]
+        self.macs_ = {a: ctx.cost(a).macs for a in self.pool_}
+        limits = np.quantile(list(self.macs_.values()), self.quantiles(ctx.k))
+        self.populations_ = [_Population(float(limit)) for limit in limits]
+        self.scores_: dict[Architecture, float] = {}  # a proxy score is deterministic: never pay twice
+        self.iteration_ = 0
+
+    def has_next(self, ctx: SearchContext) -> bool:
+        return self.iteration_ < self.iterations
+
+    def ask(self, ctx: SearchContext) -> list[Architecture]:
+        self.level_ = self.populations_[self.iteration_ % len(self.populations_)]
+        self.iteration_ += 1
+        child = self._candidate(ctx, self.level_, [a for a in self.pool_ if self.macs_[a] <= self.level_.limit])
+        if ctx.cost(child).macs > self.level_.limit:
+            return []  # over the constraint: rejected before any score is paid
+        return [child]
+
+    def assess(self, ctx: SearchContext, arch: Architecture) -> float:
+        if arch not in self.scores_:
+            self.scores_[arch] = ctx.score(arch, self.proxy_)
+        return self.scores_[arch]
+
+    def tell(self, ctx: SearchContext, archs: list[Architecture], results: list[float]) -> None:
+        for arch, score in zip(archs, results):
+            self.level_.add(arch, score, self.population)
+
+    def propose(self, ctx: SearchContext) -> Proposals:
+        best = dict(p.best() for p in getattr(self, "populations_", []) if p.members)
         return sorted(best, key=best.__getitem__, reverse=True)
 
     def _candidate(self, ctx: SearchContext, population: _Population, fitting: list[Architecture]) -> Architecture:

@@ -22,11 +22,31 @@ class ToySpace(SearchSpace):
         return nn.Linear(1, 1 + sum(arch.genes))
 
 
+class ToyTask:
+    """What a strategy may read of a synthetic task through ``ctx.network_task()``: no data at all."""
+
+    metric_name = "score"
+    input_shape = (1, 1, 1)
+    num_classes = None
+    search_epochs, final_epochs = 1, 3
+    trainable = False
+    splits = ("train", "val")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def split(self, name: str):
+        from nasbench.errors import ConfigError
+
+        raise ConfigError(f"the synthetic task {self.name!r} has no data")
+
+
 class SyntheticEvaluator(Evaluator):
     """Metric rises with the genes' sum (with a seed-free deterministic wiggle); MACs rise too."""
 
     def __init__(self, space: SearchSpace, task: str, diverge_on: frozenset[int] = frozenset()) -> None:
         self.space = space
+        self.task = ToyTask(task)
         self.task_name = task
         self.metric_name = "score"
         self.search_fidelity = Fidelity(1)
@@ -54,3 +74,13 @@ class SyntheticEvaluator(Evaluator):
             cost=self.cost(arch), compute=self.compute(arch, fidelity), wall_seconds=0.0,
             status=Status.DIVERGED if diverged else Status.OK, split=split, seed=seed,
         )
+
+
+def search_context(space, evaluators, budget=1e9, unit="macs", seed=0, k=3, **kwargs):
+    """A context as the runner builds it, with the ledger and archive the runner keeps: ``(ctx, ledger, archive)``."""
+    from nasbench.archive import Archive
+    from nasbench.context import SearchContext
+    from nasbench.ledger import Ledger
+
+    ledger, archive = Ledger(budget, unit), Archive()
+    return SearchContext(space, evaluators, ledger, archive, seed, k, **kwargs), ledger, archive

@@ -6,16 +6,15 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from nasbench import latency_lut
-from nasbench.context import SearchContext
 from nasbench.errors import ConfigError
-from nasbench.ledger import Ledger
-from nasbench.supernet_search import Schedule, SupernetSearch, fbnet_loss, make_sources, tau
-from nasbench.tasks import get_task
+from nasbench.tasks import SEARCH_SPLITS, get_task
 from nasbench.trained import TrainingEvaluator
+from spaces import latency_lut
 from spaces.mixed import from_arch
 from spaces.mobile import MobileSpace
 from strategies import get_strategy
+from strategies.supernet_search import Schedule, SupernetSearch, fbnet_loss, make_sources, tau
+from synthetic import search_context
 
 SMALL = dict(widths=((4, 8), (8, 12), (8, 12), (12, 16)), depths=(1, 2), kernels=(3, 5), expansions=(1, 2))
 TINY = dict(epochs=2, warmup=1, batch_size=256, arch_batch_size=128, betas=(0.0, 6.0))
@@ -29,8 +28,9 @@ def quick_lut(tmp_path, monkeypatch):
 
 
 def context(tasks, budget=1e12, space=None):
+    """``(ctx, ledger, archive)`` of a search of ``tasks`` on the small mobile space."""
     space = space or MobileSpace(**SMALL)
-    return SearchContext(space, {t: TrainingEvaluator(space, get_task(t)) for t in tasks}, Ledger(budget), 0, 3)
+    return search_context(space, {t: TrainingEvaluator(space, get_task(t, SEARCH_SPLITS)) for t in tasks}, budget)
 
 
 def test_schedule_and_loss_follow_fbnet():
@@ -42,7 +42,7 @@ def test_schedule_and_loss_follow_fbnet():
 
 
 def test_tasks_sharing_images_form_one_source_cut_80_20():
-    sources = make_sources(context(("cls", "det", "seg")), np.random.default_rng(0))
+    sources = make_sources(context(("cls", "det", "seg"))[0], np.random.default_rng(0))
     assert [s.tasks for s in sources] == [("cls",), ("det", "seg")]
     canvases = sources[1]
     assert len(canvases.weights) == 800 and len(canvases.arch) == 200
@@ -50,7 +50,7 @@ def test_tasks_sharing_images_form_one_source_cut_80_20():
 
 
 def test_a_step_is_charged_the_macs_that_ran():
-    run = SupernetSearch(context(("det", "seg")), Schedule(**{k: TINY[k] for k in ("epochs", "warmup", "batch_size", "arch_batch_size")}))
+    run = SupernetSearch(context(("det", "seg"))[0], Schedule(**{k: TINY[k] for k in ("epochs", "warmup", "batch_size", "arch_batch_size")}))
     (source,) = run.sources
     rng = np.random.default_rng(0)
     run.net.eval()
@@ -62,28 +62,28 @@ def test_a_step_is_charged_the_macs_that_ran():
 
 
 def test_dnas_proposes_at_most_k_within_the_budget():
-    ctx = context(("cls",))
-    archs = get_strategy("dnas").create(**TINY).search(ctx)
+    ctx, ledger, _ = context(("cls",))
+    archs = get_strategy("dnas").create(**TINY).run(ctx)
     assert 1 <= len(archs) <= ctx.k and len(set(archs)) == len(archs)
-    assert 0 < ctx.ledger.spent.macs <= ctx.ledger.budget
+    assert 0 < ledger.spent.macs <= ledger.budget
 
 
 def test_dnas_cuts_its_epochs_to_the_budget_and_still_proposes():
-    ctx = context(("cls",), budget=2e8)
-    archs = get_strategy("dnas").create(**{**TINY, "epochs": 50, "warmup": 10}).search(ctx)
-    assert archs and ctx.ledger.spent.macs <= 2e8
+    ctx, ledger, _ = context(("cls",), budget=2e8)
+    archs = get_strategy("dnas").create(**{**TINY, "epochs": 50, "warmup": 10}).run(ctx)
+    assert archs and ledger.spent.macs <= 2e8
 
 
 def test_fbnetv5_proposes_per_task_from_one_search():
-    ctx = context(("cls", "det"))
-    found = get_strategy("fbnetv5").create(**{**TINY, "epochs": 1, "warmup": 0}).search(ctx)
+    ctx, _, _ = context(("cls", "det"))
+    found = get_strategy("fbnetv5").create(**{**TINY, "epochs": 1, "warmup": 0}).run(ctx)
     assert set(found) == {"cls", "det"} and all(1 <= len(v) <= ctx.k for v in found.values())
 
 
 @pytest.mark.parametrize("name, params, message", [
-    ("dnas", {"cost": "joules"}, "cost must be"),
-    ("dnas", {"lut": "fresh"}, "lut must be"),
-    ("fbnetv5", {"betas": ()}, "at least one beta"),
+    ("dnas", {"cost": "joules"}, "cost='joules' is invalid; valid: one of 'latency', 'macs'"),
+    ("dnas", {"lut": "fresh"}, "lut='fresh' is invalid; valid: one of 'cached', 'rebuild'"),
+    ("fbnetv5", {"betas": ()}, r"betas=\(\) is invalid; valid: a tuple of 1-64"),
     ("fbnetv5", {"epochs": 2, "warmup": 2}, "warmup < epochs"),
 ])
 def test_bad_settings_are_refused_up_front(name, params, message):
@@ -91,10 +91,12 @@ def test_bad_settings_are_refused_up_front(name, params, message):
         get_strategy(name).create(**params)
 
 
-def test_the_supernet_strategies_refuse_other_spaces():
+def test_the_supernet_strategies_refuse_other_spaces_and_tabular_tasks_up_front():
     from spaces.nb201 import NB201Space
 
-    space = NB201Space()
-    ctx = SearchContext(space, {"cls": TrainingEvaluator(space, get_task("cls"))}, Ledger(1e12), 0, 3)
-    with pytest.raises(ConfigError, match="mobile space"):
-        get_strategy("dnas").create(**TINY).search(ctx)
+    for name in ("dnas", "fbnetv5"):
+        with pytest.raises(ConfigError, match="mixed-op supernet of the mobile space"):
+            get_strategy(name).create(**TINY).check(NB201Space(), {"cls": get_task("cls", SEARCH_SPLITS)}, 3)
+        with pytest.raises(ConfigError, match="no data to train on"):
+            get_strategy(name).create(**TINY).check(MobileSpace(**SMALL), {"cifar10": get_task("cifar10", SEARCH_SPLITS)}, 3)
+        get_strategy(name).create(**TINY).check(MobileSpace(**SMALL), {"cls": get_task("cls", SEARCH_SPLITS)}, 3)

@@ -2,13 +2,12 @@
 import pytest
 
 from nasbench.comparison import Comparison, ComparisonConfig
-from nasbench.context import SearchContext
 from nasbench.errors import ConfigError
-from nasbench.ledger import Ledger
-from nasbench.tasks import get_task
+from nasbench.tasks import SEARCH_SPLITS, get_task
 from nasbench.trained import TrainingEvaluator
 from spaces.mobile import MobileSpace
 from strategies import get_strategy
+from synthetic import search_context
 
 #: A narrow, shallow space: its largest network (the parent) trains an epoch in well under a second.
 SPACE = MobileSpace(widths=((4, 8), (8, 12), (8, 16), (12, 16)), depths=(1, 2), expansions=(1, 3))
@@ -16,8 +15,11 @@ TINY = dict(population=4, generations=2, parent_epochs=1, finetune_epochs=1, sub
 
 
 def search(budget=1e15, **params):
-    ctx = SearchContext(SPACE, {"cls": TrainingEvaluator(SPACE, get_task("cls"), latency=False)}, Ledger(budget), 0, 2)
-    return ctx, get_strategy("fmas").create(**{**TINY, **params}).search(ctx)
+    """``(ctx, ledger, archive, proposals)`` of one fmas search on cls."""
+    ctx, ledger, archive = search_context(
+        SPACE, {"cls": TrainingEvaluator(SPACE, get_task("cls", SEARCH_SPLITS), latency=False)}, budget, k=2
+    )
+    return ctx, ledger, archive, get_strategy("fmas").create(**{**TINY, **params}).run(ctx)
 
 
 def parent_charge(ctx):
@@ -32,34 +34,38 @@ def charged():
 
 
 def test_proposes_at_most_k_finalists_each_fine_tuned_and_recorded(charged):
-    ctx, proposals = charged
+    ctx, ledger, archive, proposals = charged
     assert 1 <= len(proposals) <= ctx.k and all(SPACE.make(a.genes) == a for a in proposals)
-    finetuned = ctx.archive.evaluations("cls")
+    finetuned = archive.evaluations("cls")
     assert {e.arch for e in finetuned} == set(proposals)
-    assert all(e.ok and e.split == "val" and e.extra["parent_charged"] == 1.0 for e in finetuned)
+    assert all(e.ok and e.split == "val" and e.extra["parent_charged"] == 1.0 and e.compute > 0 for e in finetuned)
     assert set(ctx.front()) <= set(proposals)
-    assert ctx.ledger.used >= parent_charge(ctx)
+    assert ledger.used >= parent_charge(ctx) and ledger.given == []
 
 
-def test_a_given_parent_is_not_charged_and_changes_nothing_else(charged):
-    ctx, proposals = charged
-    given, same = search(pretrained_parent=True)
+def test_a_given_parent_is_recorded_as_given_not_charged_and_changes_nothing_else(charged):
+    ctx, ledger, archive, proposals = charged
+    given_ctx, given_ledger, given_archive, same = search(pretrained_parent=True)
     assert same == proposals
-    assert [e.metric for e in given.archive.evaluations()] == [e.metric for e in ctx.archive.evaluations()]
-    assert ctx.ledger.used - given.ledger.used == pytest.approx(parent_charge(ctx))
-    assert all(e.extra["parent_charged"] == 0.0 for e in given.archive.evaluations())
+    assert [e.metric for e in given_archive.evaluations()] == [e.metric for e in archive.evaluations()]
+    assert ledger.used - given_ledger.used == pytest.approx(parent_charge(ctx))
+    assert all(e.extra["parent_charged"] == 0.0 for e in given_archive.evaluations())
+    assert [(g.name, g.what) for g in given_ledger.given] == [
+        ("pretrained parent", "FMAS parent training"), ("pretrained parent", "BatchNorm recalibration")
+    ]
+    assert sum(g.macs for g in given_ledger.given) == pytest.approx(parent_charge(ctx))
 
 
 def test_running_out_of_budget_while_scoring_still_proposes_what_was_scored(charged):
     budget = 1.05 * parent_charge(charged[0])
-    ctx, proposals = search(budget=budget)
-    assert 1 <= len(proposals) <= ctx.k and ctx.ledger.used <= budget
-    assert len(ctx.archive) == 0  # no budget left to fine-tune
+    _, ledger, archive, proposals = search(budget=budget)
+    assert 1 <= len(proposals) <= 2 and ledger.used <= budget
+    assert len(archive) == 0  # no budget left to fine-tune
 
 
 def test_a_budget_too_small_for_the_parent_proposes_nothing_and_spends_nothing():
-    ctx, proposals = search(budget=1.0)
-    assert proposals == [] and ctx.ledger.used == 0
+    _, ledger, _, proposals = search(budget=1.0)
+    assert proposals == [] and ledger.used == 0
 
 
 def test_bad_settings_are_refused():

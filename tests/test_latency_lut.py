@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nasbench import latency_lut
+from spaces import latency_lut
 from nasbench.costs import count_macs
 from nasbench.tasks import get_task
 from spaces.mobile import MobileSpace
@@ -49,3 +49,33 @@ def test_table_is_cached_per_fingerprint_and_rebuilt_on_request(cache, monkeypat
     assert latency_lut.fingerprint(space, get_task("det")) != first.fingerprint
     with pytest.raises(ValueError, match="unknown LUT mode"):
         latency_lut.load_table(space, task, "fresh")
+
+
+def test_cost_latency_comes_from_the_table_without_timing_a_forward_pass(cache, monkeypatch):
+    from nasbench import costs
+
+    space, task = MobileSpace(**SMALL), get_task("cls")
+    table = latency_lut.load_table(space, task)
+    monkeypatch.setattr(costs, "measure_latency_ms", lambda *a, **k: pytest.fail("a forward pass was timed"))
+    monkeypatch.setattr(latency_lut, "measure_table", lambda *a: pytest.fail("the table was measured again"))
+    arch = space.sample(np.random.default_rng(3))
+    assert space.cost(arch, task).latency_ms == table.latency_ms(space, arch) > 0
+    assert "latency" in space.capabilities
+    from spaces.nb201 import NB201Space
+
+    assert np.isnan(NB201Space().latency_ms(NB201Space().reference(), task))
+
+
+def test_the_cache_file_is_written_atomically_and_an_unreadable_one_is_measured_again(cache, monkeypatch):
+    space, task = MobileSpace(**SMALL), get_task("cls")
+    path = cache / f"lut-{latency_lut.fingerprint(space, task)}.json"
+    path.write_text('{"fingerprint": "trunc')  # e.g. left by an interrupted writer
+    table = latency_lut.load_table(space, task)
+    assert latency_lut.CostTable.from_dict(__import__("json").loads(path.read_text())) == table
+    assert [p.name for p in cache.iterdir()] == [path.name]  # no temporary file left behind
+    replaced = []
+    real = latency_lut.os.replace
+    monkeypatch.setattr(latency_lut.os, "replace", lambda a, b: replaced.append((a, b)) or real(a, b))
+    latency_lut.write_atomically(path, "{}")
+    ((tmp, target),) = replaced
+    assert target == path and str(tmp) != str(path) and path.read_text() == "{}"

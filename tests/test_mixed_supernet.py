@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from nasbench import latency_lut
+from spaces import latency_lut
 from nasbench.costs import count_macs
 from nasbench.tasks import get_task
 from spaces.mixed import ArchDistribution, CostModel, Supernet, active, decisions, from_arch, to_arch

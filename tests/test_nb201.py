@@ -9,10 +9,12 @@ from nasbench import indicators
 from nasbench.errors import ConfigError, InvalidArchitecture
 from nasbench.nb201_table import N_CELLS, accuracy_table, cost_table
 from nasbench.records import Architecture, Fidelity
-from nasbench.tasks.nb201 import TASKS, NB201Evaluator, true_front
+from nasbench.tasks import SEARCH_SPLITS, get_task
+from nasbench.tasks.nb201 import NB201Evaluator, NB201Task, true_front
 from spaces.nb201 import NB201Space
 
 space = NB201Space()
+TASKS = {name: get_task(name) for name in ("cifar10", "cifar100", "imagenet16")}
 CIFAR10 = TASKS["cifar10"]
 ALL_CONV3 = space.make((3,) * 6)
 ALL_NONE = space.make((0,) * 6)
@@ -122,6 +124,42 @@ def test_evaluator_refuses_foreign_architectures_and_datasets() -> None:
         NB201Evaluator(space, "cifar10").evaluate(Architecture("mobile", (0,) * 6), Fidelity(12), seed=0)
     with pytest.raises(ConfigError):
         NB201Evaluator(space, "mnist")
+
+
+def test_the_tabular_task_has_the_task_interface() -> None:
+    from spaces import get_space
+
+    task = get_task("cifar10")
+    assert isinstance(task, NB201Task) and task is get_task("cifar10") and not task.trainable
+    assert (task.name, task.input_shape, task.num_classes, task.search_epochs, task.final_epochs) == (
+        "cifar10", (3, 32, 32), 10, 12, 200)
+    assert isinstance(task.evaluator(space), NB201Evaluator)
+    task.check_space(space)
+    with pytest.raises(ConfigError, match="runs only on the nb201 space, not 'mobile'"):
+        task.check_space(get_space("mobile"))
+    with pytest.raises(ConfigError, match="only on the nb201 space"):
+        task.evaluator(get_space("mobile"))
+    with pytest.raises(ConfigError, match="table"):
+        task.split("train")
+    np.testing.assert_array_equal(task.true_front(), true_front("cifar10"))
+    search = get_task("cifar10", SEARCH_SPLITS)
+    assert search is not task and search.splits == ("train", "val")
+    with pytest.raises(ConfigError, match="not open to a search task"):
+        search.true_front()
+    with pytest.raises(ConfigError, match="not open here"):
+        search.evaluator(space).evaluate(ALL_CONV3, Fidelity(200), seed=0, split="test")
+    assert get_task("cls").true_front() is None
+
+
+def test_a_search_evaluator_loads_only_the_validation_column(monkeypatch) -> None:
+    from nasbench import nb201_table
+
+    monkeypatch.setattr(nb201_table, "_columns", {})
+    evaluator = get_task("cifar100", SEARCH_SPLITS).evaluator(space)
+    evaluator.evaluate(ALL_CONV3, Fidelity(12), seed=0)
+    evaluator.cost(ALL_CONV3)
+    space.from_index(3)
+    assert nb201_table.loaded_columns() == ("cifar100_val_12ep",)
 
 
 def test_compute_is_three_passes_over_the_training_set_per_epoch() -> None:

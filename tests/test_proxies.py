@@ -6,9 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from nasbench.context import SearchContext
 from nasbench.errors import BudgetExhausted, ConfigError
-from nasbench.ledger import Ledger
 from nasbench.proxies import PROXIES, Proxy, Subject, get_proxy
 from nasbench.proxies.combined import quantile_of
 from nasbench.proxies.entropy import Zen, ZenDet
@@ -19,6 +17,7 @@ from nasbench.trained import TrainingEvaluator
 from spaces import get_space
 from spaces.mobile import MobileSpace
 from spaces.nb201 import NB201Space
+from synthetic import search_context
 
 #: Small settings of the network-running proxies: the code paths of the defaults, fast.
 SMALL = {"zen": Zen(batch=4), "zendet": ZenDet(batch=4, repeats=1), "synflow": get_proxy("synflow")}
@@ -157,24 +156,45 @@ class Spy(Proxy):
 
 
 def nb201_ctx(budget, unit="macs"):
+    """``(ctx, ledger)`` of a search on NAS-Bench-201 imagenet16."""
     space = NB201Space()
-    return SearchContext(space, {"imagenet16": NB201Evaluator(space, "imagenet16")}, Ledger(budget, unit), 0, 5)
+    ctx, ledger, _ = search_context(space, {"imagenet16": NB201Evaluator(space, get_task("imagenet16", ("train", "val")))},
+                                    budget, unit, k=5)
+    return ctx, ledger
 
 
 def test_score_charges_the_declared_compute_before_running():
     spy = Spy()
-    ctx = nb201_ctx(1e12)
+    ctx, ledger = nb201_ctx(1e12)
     arch = ctx.space.make((3,) * 6)
     assert ctx.score(arch, spy) == 1.0
-    assert ctx.ledger.used == 10.0 * ctx.cost(arch).macs and ctx.ledger.spent.queries == 1
-    tight = nb201_ctx(5.0 * ctx.cost(arch).macs)
+    assert ledger.used == 10.0 * ctx.cost(arch).macs and ledger.spent.queries == 1
+    tight, tight_ledger = nb201_ctx(5.0 * ctx.cost(arch).macs)
     with pytest.raises(BudgetExhausted):
         tight.score(arch, spy)
-    assert spy.calls == 1 and tight.ledger.used == 0
+    assert spy.calls == 1 and tight_ledger.used == 0
+
+
+def test_a_proxy_given_by_a_strategy_sees_a_task_view_and_ctx_costs_only():
+    from nasbench.tasks.base import SearchView
+
+    seen = []
+
+    class Nosy(Spy):
+        def _score(self, subject, seed):
+            seen.append(subject)
+            return 1.0
+
+    ctx, _ = nb201_ctx(1e12)
+    arch = ctx.space.make((3,) * 6)
+    ctx.score(arch, Nosy())
+    (subject,) = seen
+    assert isinstance(subject.task, SearchView) and subject.costs.func.__self__ is ctx
+    assert subject.cost == ctx.cost(arch)
 
 
 def test_a_score_counts_as_one_query_under_a_query_budget():
-    ctx = nb201_ctx(2, unit="queries")
+    ctx, _ = nb201_ctx(2, unit="queries")
     arch = ctx.space.make((3,) * 6)
     ctx.score(arch, "macs")
     ctx.score(arch, "macs")

@@ -2,13 +2,11 @@
 import numpy as np
 import pytest
 
-from nasbench.context import SearchContext
 from nasbench.errors import ConfigError, InvalidArchitecture
-from nasbench.ledger import Ledger
 from spaces import get_space
 from spaces.continuous import ContinuousBox
 from strategies.relative import RelativeNAS, faster, generation, learn_from
-from synthetic import SyntheticEvaluator, ToySpace
+from synthetic import SyntheticEvaluator, ToySpace, search_context
 
 
 @pytest.mark.parametrize("name", ["mobile", "nb201"])
@@ -79,44 +77,46 @@ def test_slow_fast_learning_beats_random_sampling_of_the_same_evaluations():
 
 
 def make_ctx(budget_evals=40, seed=0, k=4):
+    """``(ctx, archive, evaluator)`` on the synthetic benchmark."""
     space = ToySpace()
     evaluator = SyntheticEvaluator(space, "a")
     unit = evaluator.compute(space.reference(), evaluator.search_fidelity)
-    return SearchContext(space, {"a": evaluator}, Ledger(budget_evals * unit), seed, k), evaluator
+    ctx, _, archive = search_context(space, {"a": evaluator}, budget_evals * unit, seed=seed, k=k)
+    return ctx, archive, evaluator
 
 
 def test_low_fidelity_estimates_are_memoised_and_proposals_are_the_estimated_front():
-    ctx, evaluator = make_ctx()
-    proposals = RelativeNAS(population=6).search(ctx)
-    archs = [e.arch for e in ctx.archive.evaluations()]
+    ctx, archive, evaluator = make_ctx()
+    proposals = RelativeNAS.create(population=6).run(ctx)
+    archs = [e.arch for e in archive.evaluations()]
     assert len(archs) == len(set(archs)) == evaluator.calls
     assert 1 <= len(proposals) <= ctx.k and set(proposals) <= set(archs)
-    single = RelativeNAS(population=6, objective="single").search(make_ctx()[0])
+    single = RelativeNAS.create(population=6, objective="single").run(make_ctx()[0])
     assert len(single) == 1
 
 
 def test_relative_learning_improves_the_population_on_the_synthetic_benchmark():
-    ctx, evaluator = make_ctx(budget_evals=10_000)
-    RelativeNAS(population=10, generations=15, objective="single").search(ctx)
-    true = [evaluator.true_metric(e.arch) for e in ctx.archive.evaluations()]
+    ctx, archive, evaluator = make_ctx(budget_evals=10_000)
+    RelativeNAS.create(population=10, generations=15, objective="single").run(ctx)
+    true = [evaluator.true_metric(e.arch) for e in archive.evaluations()]
     assert np.mean(true[-10:]) > np.mean(true[:10]) + 0.05  # late moves against the random start
 
 
 def test_bad_settings_are_refused():
     for bad in [dict(population=5), dict(objective="both"), dict(weight_pool="maybe"), dict(train_fraction=0), dict(cost_weight=2.0)]:
         with pytest.raises(ConfigError):
-            RelativeNAS(**bad)
+            RelativeNAS.create(**bad)
 
 
 def test_weight_pool_pairs_train_from_the_pool_charge_every_pass_and_write_back():
     import torch
 
-    from nasbench.tasks import get_task
+    from nasbench.tasks import SEARCH_SPLITS, get_task
     from nasbench.trained import TrainingEvaluator
     from strategies.relative import WeightPoolPair
 
     space = get_space("mobile")
-    ctx = SearchContext(space, {"cls": TrainingEvaluator(space, get_task("cls"), latency=False)}, Ledger(1e15), 0, 3)
+    ctx, ledger, _ = search_context(space, {"cls": TrainingEvaluator(space, get_task("cls", SEARCH_SPLITS), latency=False)}, 1e15)
     judged = []
     pair = WeightPoolPair(ctx, lambda a, b: judged.append((a, b)) or a[0] <= b[0], 0.1, recalibration_samples=64)
     absorbed = []
@@ -127,7 +127,7 @@ def test_weight_pool_pairs_train_from_the_pool_charge_every_pass_and_write_back(
     assert judged == [(estimate_a, estimate_b)] and a_is_fast == (estimate_a[0] <= estimate_b[0])
     n_part, n_val = round(0.1 * len(ctx.data("train"))), len(ctx.data("val"))
     per_sample = sum(ctx.cost(x).macs for x in (a, b))
-    assert ctx.ledger.used == pytest.approx(per_sample * (3 * n_part + 64 + n_val))
+    assert ledger.used == pytest.approx(per_sample * (3 * n_part + 64 + n_val))
     # the slow learner is written back first, so the fast learner's weights win where both trained
     assert [arch for arch, _ in absorbed] == ([b, a] if a_is_fast else [a, b])
     fast_model = absorbed[1][1]

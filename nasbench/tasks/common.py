@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import abc
-import functools
 from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from nasbench.errors import ConfigError
 from nasbench.tasks.base import SPLITS, Split, Task
 
 #: Samples per forward pass when scoring: large batches, since no gradients are kept.
@@ -20,18 +18,23 @@ HEAD_WIDTH = 64
 
 
 class DigitsTask(Task):
-    """A task on the embedded digits: its three splits are built on first use, then kept."""
+    """A task on the embedded digits: each split it holds is built on first use, then kept.
+
+    ``splits`` names the splits this instance may build (``get_task(name, splits=...)``): a
+    search task built with ``("train", "val")`` never builds, nor holds, test data.
+    """
 
     num_classes: int
 
-    def split(self, name: str) -> Split:
-        if name not in SPLITS:
-            raise ConfigError(f"unknown split {name!r}; choose from {', '.join(SPLITS)}")
-        return self._splits[name]
+    def __init__(self, splits: Sequence[str] = SPLITS) -> None:
+        super().__init__(splits)
+        self._built: dict[str, Split] = {}
 
-    @functools.cached_property
-    def _splits(self) -> dict[str, Split]:
-        return {name: self.build_split(name) for name in SPLITS}
+    def split(self, name: str) -> Split:
+        self._refuse_split(name)
+        if name not in self._built:
+            self._built[name] = self.build_split(name)
+        return self._built[name]
 
     @abc.abstractmethod
     def build_split(self, name: str) -> Split:

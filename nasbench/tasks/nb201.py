@@ -3,39 +3,49 @@
 Protocol of the benchmark: a search reads only the 12-epoch *validation* accuracy; the
 architectures it returns are reported with their 200-epoch *test* accuracy. Costs (MACs,
 parameters) were measured once on the built networks and ship in ``nasbench/data``;
-regenerate them with ``python -m nasbench.tasks.nb201``.
+regenerate them with ``python -m spaces.nb201``.
+
+A search builds its task with ``splits=("train", "val")``: its evaluator answers only the
+12-epoch validation column and refuses the test split, and the test-accuracy columns are never
+loaded in that process (``nasbench.nb201_table`` loads columns on demand).
 """
 from __future__ import annotations
 
-import csv
 import functools
-import gzip
-import io
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
 
 import numpy as np
+from torch import Tensor, nn
 
 from nasbench import indicators
 from nasbench.errors import ConfigError, InvalidArchitecture
 from nasbench.evaluator import Evaluator
-from nasbench.nb201_table import COSTS_FILE, N_CELLS, accuracy_table, cost_table
+from nasbench.nb201_table import accuracy_column, cost_table
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity
-from spaces.nb201 import NB201Space
+from nasbench.tasks.base import SPLITS, Split, Task
 
+if TYPE_CHECKING:  # pragma: no cover
+    from spaces.nb201 import NB201Space
+
+#: The search space the table belongs to (checked by name: the core does not import ``spaces``).
+SPACE = "nb201"
 SEARCH_FIDELITY = Fidelity(12)
 FINAL_FIDELITY = Fidelity(200)
 #: (split, epochs) -> the table column suffix that answers it; nothing else is in the table.
 COLUMNS = {("val", SEARCH_FIDELITY.epochs): "val_12ep", ("test", FINAL_FIDELITY.epochs): "test_200ep"}
 #: A training step costs a forward and a backward pass: about 3 forward passes.
 TRAINING_PASSES = 3
+#: The published search budget: 12,000 simulated seconds of 12-epoch training per CIFAR-10 run
+#: (Dong & Yang, NAS-Bench-201, ICLR 2020; docs/METHODS.md), which buys about 100 queries.
+PUBLISHED_BUDGET_SECONDS = 12_000.0
+PUBLISHED_BUDGET_QUERIES = 100
 
 
 @dataclass(frozen=True)
-class NB201Task:
-    """One NAS-Bench-201 dataset: what the builder needs and the size of the run a lookup stands for.
+class Dataset:
+    """One NAS-Bench-201 dataset: what the builder needs and the size of the run a look-up stands for.
 
     ``n_train`` is the training set of the 12-epoch runs behind the search signal: CIFAR-10
     trains on the 25K "train" half of its training set (the other half is the validation
@@ -47,35 +57,104 @@ class NB201Task:
     input_shape: tuple[int, int, int]
     num_classes: int
     n_train: int
-    metric_name: ClassVar[str] = "accuracy"
 
 
-TASKS = {
-    "cifar10": NB201Task("cifar10", (3, 32, 32), 10, 25_000),
-    "cifar100": NB201Task("cifar100", (3, 32, 32), 100, 50_000),
-    "imagenet16": NB201Task("imagenet16", (3, 16, 16), 120, 151_700),
+DATASETS: Mapping[str, Dataset] = {
+    "cifar10": Dataset("cifar10", (3, 32, 32), 10, 25_000),
+    "cifar100": Dataset("cifar100", (3, 32, 32), 100, 50_000),
+    "imagenet16": Dataset("imagenet16", (3, 16, 16), 120, 151_700),
 }
 
 
-def get_task(name: str) -> NB201Task:
-    """The NAS-Bench-201 task of a dataset name; unknown names raise ``ConfigError``."""
-    if name not in TASKS:
-        raise ConfigError(f"unknown NAS-Bench-201 dataset {name!r}; choose from {', '.join(TASKS)}")
-    return TASKS[name]
+def dataset(name: str) -> Dataset:
+    """The NAS-Bench-201 dataset of a name; unknown names raise ``ConfigError``."""
+    if name not in DATASETS:
+        raise ConfigError(f"unknown NAS-Bench-201 dataset {name!r}; choose from {', '.join(DATASETS)}")
+    return DATASETS[name]
+
+
+class NB201Task(Task):
+    """A NAS-Bench-201 dataset as a task: no data, answers from the table, the true front known.
+
+    Networks can be built for it (``input_shape``, ``num_classes``: what ``NB201Space.build``
+    and the data-free proxies need), but there is nothing to train or score them on here.
+    """
+
+    metric_name: ClassVar[str] = "accuracy"
+    search_epochs = SEARCH_FIDELITY.epochs
+    final_epochs = FINAL_FIDELITY.epochs
+    trainable: ClassVar[bool] = False
+
+    def __init__(self, name: str = "cifar10", splits: Sequence[str] = SPLITS) -> None:
+        super().__init__(splits)
+        info = dataset(name)
+        self.name = info.name  # type: ignore[misc]
+        self.input_shape = info.input_shape
+        self.num_classes = info.num_classes
+        self.n_train = info.n_train
+
+    def __repr__(self) -> str:
+        return f"NB201Task({self.name!r}, splits={self.splits})"
+
+    def _tabular(self, what: str) -> ConfigError:
+        return ConfigError(f"NAS-Bench-201 task {self.name!r} is a table: it has no {what}")
+
+    def split(self, name: str) -> Split:
+        raise self._tabular(f"data (split {name!r}) to train or score networks on")
+
+    def head(self, channels: Sequence[int], strides: Sequence[int], width: int | None = None) -> nn.Module:
+        raise self._tabular("separate head (the nb201 space builds the whole network)")
+
+    def loss(self, outputs: Tensor | dict[str, Tensor], targets: Mapping[str, Tensor]) -> Tensor:
+        raise self._tabular("data to compute a loss on")
+
+    def score(self, model: nn.Module, split: Split) -> float:
+        raise self._tabular("data to score a network on")
+
+    def evaluator(self, space: Any) -> "NB201Evaluator":
+        return NB201Evaluator(space, self)
+
+    def check_space(self, space: Any) -> None:
+        if getattr(space, "name", None) != SPACE:
+            raise ConfigError(
+                f"task {self.name!r} is the NAS-Bench-201 table: it runs only on the {SPACE} space, not {space.name!r}"
+            )
+
+    def true_front(self) -> np.ndarray:
+        """The distinct (200-epoch test error in [0, 1], MACs) points of the non-dominated cells, by error."""
+        if "test" not in self.splits:
+            raise ConfigError(f"the true front of {self.name!r} reads test accuracies: not open to a search task")
+        return true_front(self.name)
+
+
+@functools.cache
+def seconds_per_mac() -> float:
+    """Simulated seconds per charged MAC of a look-up, under ``--budget-unit seconds``.
+
+    A look-up stands for a 12-epoch training run; its simulated time is proportional to the MACs
+    that run executes (``NB201Evaluator.compute``), scaled so that the published budget of
+    12,000 seconds per CIFAR-10 search buys 100 queries of the mean cell: 120 simulated seconds
+    for 3 x 54,968,960 MACs x 25,000 images x 12 epochs (about 4.9e13 MACs), i.e. about
+    2.43e-12 s per MAC. CIFAR-100 and ImageNet16-120 use the same rate on their own runs' MACs.
+    """
+    mean_macs = float(cost_table()["cifar10_macs"].mean())
+    query = TRAINING_PASSES * mean_macs * DATASETS["cifar10"].n_train * SEARCH_FIDELITY.epochs
+    return PUBLISHED_BUDGET_SECONDS / (PUBLISHED_BUDGET_QUERIES * query)
 
 
 class NB201Evaluator(Evaluator):
     """Answers (arch, fidelity, split) from the table: val at 12 epochs in search, test at 200 for finals.
 
     The table holds means over the benchmark's seeds, so ``seed`` does not change the answer.
+    The test split is answered only when the task was built with it (finals), and each accuracy
+    column is loaded on its first use.
     """
 
-    def __init__(self, space: NB201Space | None = None, dataset: str = "cifar10") -> None:
-        if space is not None and not isinstance(space, NB201Space):
-            raise ConfigError(f"the NAS-Bench-201 table answers only for the nb201 space, not {space.name!r}")
-        self.space = space or NB201Space()
-        self.task = get_task(dataset)
-        self.task_name = dataset
+    def __init__(self, space: "NB201Space", task: NB201Task | str = "cifar10") -> None:
+        self.task = task if isinstance(task, NB201Task) else NB201Task(task)
+        self.task.check_space(space)
+        self.space = space
+        self.task_name = self.task.name
         self.metric_name = NB201Task.metric_name
         self.search_fidelity = SEARCH_FIDELITY
         self.final_fidelity = FINAL_FIDELITY
@@ -99,6 +178,10 @@ class NB201Evaluator(Evaluator):
         samples = self.task.n_train * fidelity.data_fraction * fidelity.epochs
         return float(TRAINING_PASSES * self.cost(arch).macs * samples)
 
+    def simulated_seconds(self, arch: Architecture, fidelity: Fidelity) -> float:
+        """Training time the run a look-up stands for would take (``seconds_per_mac`` x its MACs), never the look-up's."""
+        return self.compute(arch, fidelity) * seconds_per_mac()
+
     def evaluate(self, arch: Architecture, fidelity: Fidelity, seed: int, split: str = "val") -> Evaluation:
         """The tabulated accuracy (a fraction) of ``arch``; ``ValueError`` for a fidelity the table lacks."""
         start = time.perf_counter()
@@ -109,7 +192,9 @@ class NB201Evaluator(Evaluator):
                 f"split='test' at {FINAL_FIDELITY.epochs} epochs (final), on the full training set; "
                 f"got split={split!r} at {fidelity}"
             )
-        metric = float(accuracy_table().columns[f"{self.task_name}_{suffix}"][self._index(arch)]) / 100.0
+        if split not in self.task.splits:
+            raise ConfigError(f"split {split!r} of {self.task_name!r} is not open here (task built with {', '.join(self.task.splits)})")
+        metric = float(accuracy_column(f"{self.task_name}_{suffix}")[self._index(arch)]) / 100.0
         cost = self.cost(arch)
         return Evaluation(
             arch=arch,
@@ -130,53 +215,16 @@ class NB201Evaluator(Evaluator):
 
 
 @functools.cache
-def _true_front(dataset: str) -> np.ndarray:
-    get_task(dataset)  # unknown names raise ConfigError
-    F = np.column_stack(
-        [1.0 - accuracy_table().columns[f"{dataset}_test_200ep"] / 100.0, cost_table()[f"{dataset}_macs"]]
-    )
+def _true_front(name: str) -> np.ndarray:
+    dataset(name)  # unknown names raise ConfigError
+    F = np.column_stack([1.0 - accuracy_column(f"{name}_test_200ep") / 100.0, cost_table()[f"{name}_macs"]])
     front = np.unique(F[indicators.non_dominated(F)], axis=0)
     front.flags.writeable = False
     return front
 
 
-def true_front(dataset: str) -> np.ndarray:
-    """The distinct (200-epoch test error in [0, 1], MACs) points of the non-dominated cells, by error."""
-    return _true_front(dataset).copy()
+def true_front(name: str) -> np.ndarray:
+    """The distinct (200-epoch test error in [0, 1], MACs) points of dataset ``name``'s non-dominated cells."""
+    return _true_front(name).copy()
 
 
-def measure_cost_table() -> dict[str, np.ndarray]:
-    """MACs and parameters of all 15,625 networks per dataset, measured on built networks.
-
-    Every cell edge maps C channels to C at one resolution, and only convolutions and the
-    classifier carry MACs and parameters, so a network's cost depends only on how many of its
-    edges are 1x1 and 3x3 convolutions: one representative per such pair (28) is built and
-    measured per dataset, then assigned to every cell with the same counts.
-    """
-    space = NB201Space()
-    n_edges = space.n_genes
-    genes = np.array([space.from_index(i).genes for i in range(N_CELLS)])
-    n1, n3 = (genes == 2).sum(axis=1), (genes == 3).sum(axis=1)
-    table: dict[str, np.ndarray] = {}
-    for name, task in TASKS.items():
-        macs, params = np.zeros(N_CELLS, dtype=np.int64), np.zeros(N_CELLS, dtype=np.int64)
-        for a, b in sorted(set(zip(n1.tolist(), n3.tolist()))):
-            representative = space.make((3,) * b + (2,) * a + (0,) * (n_edges - a - b))
-            cost = space.cost(representative, task, latency=False)
-            same = (n1 == a) & (n3 == b)
-            macs[same], params[same] = cost.macs, cost.params
-        table[f"{name}_macs"], table[f"{name}_params"] = macs, params
-    return table
-
-
-def write_cost_table(path: Path) -> None:
-    """Write ``measure_cost_table()`` as the gzipped CSV ``nb201_table.cost_table`` reads (byte-reproducible)."""
-    table = measure_cost_table()
-    with gzip.GzipFile(path, "wb", mtime=0) as raw, io.TextIOWrapper(raw, newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["index", *table])
-        writer.writerows(zip(range(N_CELLS), *(column.tolist() for column in table.values())))
-
-
-if __name__ == "__main__":
-    write_cost_table(Path(__file__).resolve().parents[1] / "data" / COSTS_FILE)
