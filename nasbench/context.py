@@ -37,7 +37,7 @@ from torch import nn
 from nasbench.archive import Archive
 from nasbench.costs import count_macs
 from nasbench.errors import ConfigError, InvalidArchitecture, SearchTimeout
-from nasbench.evaluator import Evaluator
+from nasbench.evaluator import Evaluator, SearchSpace
 from nasbench.ledger import Ledger
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity, Status
 from nasbench.tasks.base import SearchView, Split
@@ -45,7 +45,6 @@ from nasbench.training import Recipe, mean_loss, recalibrate_batchnorm, train
 
 if TYPE_CHECKING:  # pragma: no cover
     from nasbench.proxies import Proxy
-    from spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
 

@@ -6,13 +6,36 @@ answers from a table behind the same interface, so a strategy cannot tell them a
 from __future__ import annotations
 
 import abc
-from typing import TYPE_CHECKING, Any
+from typing import Any, ClassVar, Protocol, Sequence, runtime_checkable
+
+import numpy as np
 
 from nasbench.errors import ConfigError
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity
 
-if TYPE_CHECKING:  # pragma: no cover
-    from spaces.base import SearchSpace
+
+@runtime_checkable
+class SearchSpace(Protocol):
+    """What the core needs of a search space; ``spaces.base.SearchSpace`` implements it.
+
+    Declared here so that the core never imports ``spaces`` (layers import downward only).
+    """
+
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[str]]
+
+    @property
+    def bounds(self) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def make(self, genes: Sequence[int]) -> Architecture: ...
+
+    def sample(self, rng: np.random.Generator) -> Architecture: ...
+
+    def reference(self) -> Architecture: ...
+
+    def build(self, arch: Architecture, task: Any) -> Any: ...
+
+    def cost(self, arch: Architecture, task: Any, latency: bool = True) -> Cost: ...
 
 
 class Evaluator(abc.ABC):

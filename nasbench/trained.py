@@ -3,18 +3,13 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
-
 import torch
 from torch import nn
 
-from nasbench.evaluator import Evaluator
+from nasbench.evaluator import Evaluator, SearchSpace
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity, Status
 from nasbench.tasks.base import Task
 from nasbench.training import Diverged, Recipe, recalibrate_batchnorm, train, training_subset
-
-if TYPE_CHECKING:  # pragma: no cover
-    from spaces.base import SearchSpace
 
 log = logging.getLogger(__name__)
 

@@ -5,15 +5,13 @@ import abc
 import math
 import sys
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any, Callable, ClassVar, TypeVar
+from typing import Any, Callable, ClassVar, TypeVar
 
 import torch
 
 from nasbench.errors import ConfigError
+from nasbench.evaluator import SearchSpace
 from nasbench.records import Architecture, Cost
-
-if TYPE_CHECKING:  # pragma: no cover
-    from spaces.base import SearchSpace
 
 #: Scores are logarithms; a quantity that vanishes (a disconnected network) is floored here, never -inf.
 TINY = sys.float_info.min

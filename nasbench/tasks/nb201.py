@@ -14,20 +14,17 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Sequence
+from typing import Any, ClassVar, Mapping, Sequence
 
 import numpy as np
 from torch import Tensor, nn
 
 from nasbench import indicators
 from nasbench.errors import ConfigError, InvalidArchitecture
-from nasbench.evaluator import Evaluator
+from nasbench.evaluator import Evaluator, SearchSpace
 from nasbench.nb201_table import accuracy_column, cost_table
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity
 from nasbench.tasks.base import SPLITS, Split, Task
-
-if TYPE_CHECKING:  # pragma: no cover
-    from spaces.nb201 import NB201Space
 
 #: The search space the table belongs to (checked by name: the core does not import ``spaces``).
 SPACE = "nb201"
@@ -150,7 +147,7 @@ class NB201Evaluator(Evaluator):
     column is loaded on its first use.
     """
 
-    def __init__(self, space: "NB201Space", task: NB201Task | str = "cifar10") -> None:
+    def __init__(self, space: SearchSpace, task: NB201Task | str = "cifar10") -> None:
         self.task = task if isinstance(task, NB201Task) else NB201Task(task)
         self.task.check_space(space)
         self.space = space
