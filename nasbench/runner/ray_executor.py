@@ -16,36 +16,19 @@ from nasbench.errors import ConfigError
 from nasbench.runner.executors import Executor, Lost
 
 
-def _attempt_number(counter: Any, index: int) -> int:
-    """This task's attempt, 1-based: Ray's own counter, or ``counter`` (an actor) when given."""
-    import ray
-
-    if counter is not None:
-        return ray.get(counter.next.remote(index))
-    return ray._private.worker.global_worker.core_worker.get_current_task_attempt_number() + 1
-
-
-def _run_job(fn: Callable[[Any], Any], item: Any, index: int, counter: Any) -> tuple[str, Any, int]:
+def _run_job(fn: Callable[[Any], Any], item: Any) -> tuple[str, Any, int]:
     """The remote wrapper: ``("ok", fn(item), attempt)`` or ``("error", "ExcType: message", attempt)``.
 
     Exceptions are returned, not raised, so Ray never retries them and the attempt is known.
     """
-    attempt = _attempt_number(counter, index)
+    import ray
+
+    # 0 on the first run, +1 on each retry Ray makes after losing the worker (ray >= 2.9; no public API).
+    attempt = ray._private.worker.global_worker.core_worker.get_current_task_attempt_number() + 1
     try:
         return "ok", fn(item), attempt
     except Exception as exc:  # noqa: BLE001 - reported to the driver, which records a failed run
         return "error", _one_line(exc), attempt
-
-
-class _AttemptCounter:
-    """Counts the starts of each job (fallback for Ray versions without a task attempt number)."""
-
-    def __init__(self) -> None:
-        self.starts: dict[int, int] = {}
-
-    def next(self, index: int) -> int:
-        self.starts[index] = self.starts.get(index, 0) + 1
-        return self.starts[index]
 
 
 def _driver_path() -> list[str]:
@@ -56,8 +39,9 @@ def _driver_path() -> list[str]:
 
 
 def _one_line(exc: BaseException) -> str:
+    """``"ExcType: first line of the message"``, the failure reason the store records."""
     lines = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
 
 
 class RayExecutor(Executor):
@@ -79,6 +63,8 @@ class RayExecutor(Executor):
             import ray
         except ImportError:
             raise ConfigError("the ray executor needs ray: pip install 'nasbench[ray]'") from None
+        if not hasattr(ray._raylet.CoreWorker, "get_current_task_attempt_number"):
+            raise ConfigError(f"ray {ray.__version__} does not expose task attempt numbers; use ray>=2.9")
         self.workers, self.job_cpus, self.retries = workers, job_cpus, retries
         self._ray = ray
         self._started = False  # True: this executor owns (and will stop) the local instance
@@ -96,9 +82,6 @@ class RayExecutor(Executor):
                 self._started = True
         self._remote = ray.remote(_run_job).options(
             num_cpus=job_cpus, max_retries=retries, retry_exceptions=False)
-        self._counter = None
-        if not hasattr(ray._raylet.CoreWorker, "get_current_task_attempt_number"):
-            self._counter = ray.remote(_AttemptCounter).options(num_cpus=0).remote()
 
     def map_unordered(self, fn: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[tuple[int, Any, int]]:
         ray = self._ray
@@ -108,7 +91,7 @@ class RayExecutor(Executor):
         try:
             while True:
                 for index in todo:
-                    running[self._remote.remote(fn_ref, items[index], index, self._counter)] = index
+                    running[self._remote.remote(fn_ref, items[index])] = index
                     if len(running) >= self.workers:
                         break
                 if not running:
