@@ -3,7 +3,8 @@
 Gene ``e`` is the operation of edge ``e`` in the order of the benchmark's cell string
 ``|op~0|+|op~0|op~1|+|op~0|op~1|op~2|`` (node 1 <- 0; node 2 <- 0, 1; node 3 <- 0, 1, 2),
 with operations numbered in the benchmark's order (``OPS``). Genotype, cell string and the
-benchmark's row index convert both ways.
+benchmark's row index convert both ways (no accuracy is read for that). The shipped cost table
+``nasbench/data/nb201_costs.csv.gz`` is regenerated with ``python -m spaces.nb201``.
 """
 from __future__ import annotations
 
