@@ -192,7 +192,7 @@ def _run(args: argparse.Namespace) -> int:
             return make_executor(args.executor, workers, **options)
 
         runs = run_comparison(the_plan, store, executor, progress)
-        table = outputs.write_all(store.folder, the_plan.identity, runs)
+        table = outputs.write_all(store.folder, outputs.results_of(store.folder, runs), outputs.true_fronts(settings.tasks))
     print(table)
     print(f"\nresults in {store.folder}/ (summary.csv, stats.csv, finals.csv, archive.jsonl, plots/, report.md); "
           f"wall time {time.perf_counter() - start:.1f} s")

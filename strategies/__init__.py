@@ -1,56 +1,22 @@
-"""Search strategies, registered by name; other packages add theirs via the entry-point group."""
+"""Search strategies, registered by name through the ``nasbench.strategies`` entry-point group.
+
+The built-ins are declared in pyproject.toml like any plug-in's; ``register`` adds a class in
+this process only (interactive use and tests).
+"""
 from __future__ import annotations
 
-import importlib
-import logging
-from importlib.metadata import entry_points
-
-from nasbench.errors import ConfigError
-from strategies.base import REGISTRY, Proposals, Strategy, register
-
-log = logging.getLogger(__name__)
-
-#: Modules of the built-in strategies (imported on first lookup, so importing this package stays light).
-BUILTIN_MODULES = (
-    "strategies.random_search",
-    "strategies.evolution",
-    "strategies.nsga2",
-    "strategies.zen",
-    "strategies.relative",
-    "strategies.dnas",
-    "strategies.fbnetv5",
-    "strategies.fmas",
-)
-#: Entry-point group through which an installed package contributes strategies.
-ENTRY_POINT_GROUP = "nasbench.strategies"
-
-_loaded = False
-
-
-def load_all() -> dict[str, type[Strategy]]:
-    """Import the built-in strategies and every installed plug-in; return the registry."""
-    global _loaded
-    if not _loaded:
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
-        for ep in entry_points(group=ENTRY_POINT_GROUP):
-            try:
-                cls = ep.load()
-            except Exception as exc:  # a broken plug-in must not take the others down
-                log.warning("could not load strategy plug-in %s: %s", ep.name, exc)
-                continue
-            if isinstance(cls, type) and issubclass(cls, Strategy):
-                register(cls)
-        _loaded = True
-    return dict(sorted(REGISTRY.items()))
+from nasbench.registry import STRATEGIES
+from strategies.base import AskTellStrategy, Proposals, Strategy, register
 
 
 def get_strategy(name: str) -> type[Strategy]:
     """The strategy class registered as ``name``; ``ConfigError`` listing the choices otherwise."""
-    registry = load_all()
-    if name not in registry:
-        raise ConfigError(f"unknown strategy {name!r}; choose from {', '.join(registry)}")
-    return registry[name]
+    return STRATEGIES.get(name)
 
 
-__all__ = ["Proposals", "Strategy", "get_strategy", "load_all", "register"]
+def load_all() -> dict[str, type[Strategy]]:
+    """Every registered strategy, built-ins and installed plug-ins, by name."""
+    return STRATEGIES.load()
+
+
+__all__ = ["AskTellStrategy", "Proposals", "Strategy", "get_strategy", "load_all", "register"]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Mapping, Sequence, TypeVar
 
 from nasbench.context import SearchContext
+from nasbench.registry import STRATEGIES
 from nasbench.errors import BudgetExhausted, ConfigError
 from nasbench.records import Architecture
 
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 #: What ``search`` returns: proposals for the context's task, or a mapping task -> proposals.
 Proposals = Sequence[Architecture] | Mapping[str, Sequence[Architecture]]
 
-REGISTRY: dict[str, type["Strategy"]] = {}
-
 S = TypeVar("S", bound=type["Strategy"])
 
 #: Largest sequence and string a hyper-parameter may hold.
@@ -46,14 +45,12 @@ MAX_CHARS = 200
 
 
 def register(cls: S) -> S:
-    """Class decorator: make a strategy available to the runner under ``cls.name``."""
-    if not getattr(cls, "name", None):
-        raise TypeError(f"{cls.__qualname__} needs a class attribute 'name'")
-    existing = REGISTRY.get(cls.name)
-    if existing is not None and existing is not cls:
-        raise TypeError(f"strategy name {cls.name!r} is taken by {existing.__module__}.{existing.__qualname__}")
-    REGISTRY[cls.name] = cls
-    return cls
+    """Class decorator: make a strategy available to the runner under ``cls.name`` (in this process).
+
+    Other packages declare an entry point in the ``nasbench.strategies`` group instead, so that
+    worker processes and ``--list`` find them without importing anything by hand.
+    """
+    return STRATEGIES.register(cls)
 
 
 # -- hyper-parameter constraints ------------------------------------------------------------

@@ -6,18 +6,52 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
 
 import pytest  # noqa: E402
 
+from nasbench.errors import ConfigError  # noqa: E402
+from nasbench.registry import SPACES, TASKS  # noqa: E402
+
+
+class ToyTask:
+    """A task answered by ``SyntheticEvaluator``: no data, no training, a known metric."""
+
+    trainable = False
+    description = "synthetic toy task"
+
+    def __init__(self, name, splits=("train", "val", "test")):
+        self.name, self.splits = name, tuple(splits)
+
+    def evaluator(self, space):
+        from synthetic import SyntheticEvaluator
+
+        return SyntheticEvaluator(space, self.name)
+
+    def check_space(self, space):
+        if space.name != "toy":
+            raise ConfigError(f"toy task {self.name!r} runs only on the toy space, not {space.name!r}")
+
+    def true_front(self):
+        return None
+
+
+def toy_factory(name):
+    def make(splits=("train", "val", "test")):
+        return ToyTask(name, splits)
+
+    make.description = "synthetic toy task"
+    return make
+
 
 @pytest.fixture
-def toy_benchmark(monkeypatch):
-    """Register the synthetic 'toy' benchmark (space 'toy', tasks 'a' and 'b') for the test."""
-    import spaces
-    from nasbench import benchmarks
-    from synthetic import SyntheticEvaluator, ToySpace
+def toy_benchmark():
+    from synthetic import ToySpace
 
-    monkeypatch.setitem(spaces.SPACES, "toy", ToySpace)
-    bench = benchmarks.Benchmark("toy", "toy", ("a", "b"), SyntheticEvaluator)
-    monkeypatch.setitem(benchmarks.BENCHMARKS, "toy", bench)
-    return bench
+    SPACES.load(), TASKS.load()
+    SPACES.register(ToySpace)
+    for name in ("a", "b"):
+        TASKS.register(toy_factory(name), name)
+    yield
+    SPACES.unregister("toy")
+    for name in ("a", "b"):
+        TASKS.unregister(name)
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -14,7 +14,7 @@ from __future__ import annotations
 import functools
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Mapping, Sequence
+from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import numpy as np
 from torch import Tensor, nn
@@ -225,3 +225,16 @@ def true_front(name: str) -> np.ndarray:
     return _true_front(name).copy()
 
 
+def _factory(name: str) -> Callable[[Sequence[str]], NB201Task]:
+    """The entry-point callable of one dataset: ``make(splits)`` builds its task."""
+
+    def make(splits: Sequence[str] = SPLITS) -> NB201Task:
+        return NB201Task(name, splits)
+
+    make.__name__ = make.__qualname__ = name
+    make.name = name  # type: ignore[attr-defined]
+    make.description = f"NAS-Bench-201 {name}: tabular, 12-epoch validation in search, 200-epoch test in finals"  # type: ignore[attr-defined]
+    return make
+
+
+cifar10, cifar100, imagenet16 = (_factory(name) for name in DATASETS)
