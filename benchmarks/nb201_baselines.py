@@ -1,10 +1,10 @@
 """NAS-Bench-201 baselines against the published table (issue: NB201 as ground truth).
 
 Run: python benchmarks/nb201_baselines.py [--seeds 100] [--dataset cifar10] [--strategies random,rea,nsga2]
-    [--variant relative:objective=single ...]
-Runs the comparison at the published budget (100 twelve-epoch queries, K = 10), prints the
-table and writes docs/nb201_baselines.md with the published figures beside ours. A variant is
-one more strategy run under its own hyper-parameters (its own row).
+    [--variant relative:objective=single ...] [--doc docs/nb201_baselines.md]
+Runs the comparison at the published budget (100 twelve-epoch queries, K = 10) and prints the
+table; with --doc it also writes it as markdown with the published figures beside ours. A
+variant is one more strategy run under its own hyper-parameters (its own row).
 """
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from nasbench.comparison import Comparison, ComparisonConfig  # noqa: E402
+from nasbench.runner.compare import compare  # noqa: E402
+from nasbench.runner.config import Settings  # noqa: E402
 
 #: NAS-Bench-201 paper, CIFAR-10 test accuracy after 12,000 simulated seconds (METHODS.md).
 PUBLISHED = {"optimum": "94.37", "rea": "93.92 ± 0.30", "random": "93.70 ± 0.36", "reinforce": "93.85 ± 0.37", "bohb": "93.61 ± 0.52"}
@@ -46,7 +47,7 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=100)
     parser.add_argument("--variant", action="append", default=[], metavar="STRATEGY:NAME=VALUE[,NAME=VALUE]",
                         help="one more row: a strategy under the given hyper-parameters (repeatable)")
-    parser.add_argument("--doc", default=str(ROOT / "docs" / "nb201_baselines.md"))
+    parser.add_argument("--doc", help="also write the table as markdown to this file")
     args = parser.parse_args()
 
     strategies = tuple(args.strategies.split(","))
@@ -58,19 +59,20 @@ def main() -> None:
     start = time.perf_counter()
     runs: dict[str, list] = {}
     for label, (name, params) in groups.items():
-        config = ComparisonConfig(strategies=(name,), tasks=(args.dataset,), benchmark="nb201", budget=args.queries,
-                                  budget_unit="queries", seeds=args.seeds, k=10, params={name: params})
+        settings = Settings(strategies=(name,), tasks=(args.dataset,), space="nb201", budget=args.queries,
+                            budget_unit="queries", seeds=args.seeds, k=10, params={name: params})
         with tempfile.TemporaryDirectory() as out:
-            runs[label] = Comparison(config, Path(out)).run()
+            _, store, runs[label] = compare(settings, out)
+            store.close()
     seconds = time.perf_counter() - start
     n_runs = sum(len(group) for group in runs.values())
 
     rows = ["| strategy | test acc. of returned arch (%) | published (%) | HV ratio | IGD | queries |", "|---|---|---|---|---|---|"]
     for label, group in runs.items():
         rows.append(
-            f"| {label} | {fmt([r.indicators['best_test_acc'] for r in group])} | {PUBLISHED.get(label, '-')} | "
-            f"{fmt([r.indicators['hv_ratio'] for r in group], 3)} | {fmt([r.indicators['igd'] for r in group], 3)} | "
-            f"{np.mean([r.n_evaluations for r in group]):.0f} |"
+            f"| {label} | {fmt([r['indicators']['best_test_acc'] for r in group])} | {PUBLISHED.get(label, '-')} | "
+            f"{fmt([r['indicators']['hv_ratio'] for r in group], 3)} | {fmt([r['indicators']['igd'] for r in group], 3)} | "
+            f"{np.mean([r['n_evaluations'] for r in group]):.0f} |"
         )
     command = " ".join([f"python benchmarks/nb201_baselines.py --seeds {args.seeds} --dataset {args.dataset}",
                         f"--strategies {args.strategies} --queries {args.queries}", *(f"--variant {v}" for v in args.variant)])
@@ -92,8 +94,9 @@ front's ideal and nadir points (EvoXBench convention). Mean ± std over seeds.
 Published (NAS-Bench-201 paper, CIFAR-10 test): optimum {PUBLISHED['optimum']}, REA {PUBLISHED['rea']},
 random search {PUBLISHED['random']}, REINFORCE {PUBLISHED['reinforce']}, BOHB {PUBLISHED['bohb']}.
 """
-    Path(args.doc).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.doc).write_text(doc)
+    if args.doc:
+        Path(args.doc).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.doc).write_text(doc)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import ast
 import logging
-import os
 import sys
 import time
 from pathlib import Path
@@ -170,49 +169,25 @@ def settings_from(args: argparse.Namespace) -> tuple[Any, str, int]:
 
 def _run(args: argparse.Namespace) -> int:
     from nasbench.runner import outputs
-    from nasbench.runner.compare import run_comparison
-    from nasbench.runner.config import plan
-    from nasbench.runner.executors import make_executor
+    from nasbench.runner.compare import compare
     from nasbench.runner.progress import Progress
 
     if args.list:
         _list(args.verbose)
         return 0
     settings, preset, workers = settings_from(args)
-    the_plan = plan(settings)
     out = Path(args.out if args.out is not None else f"results/{preset}")
-    store = _open_store(out, the_plan.identity, args.beside)
-    start = time.perf_counter()
     options = {"address": args.ray_address, "job_cpus": settings.job_cpus} if args.executor == "ray" else {}
-    all_tabular = set(settings.tasks) <= the_plan.tabular
-    with store, Progress(enabled=not args.no_progress) as progress:
-        def executor(stage: str):
-            if stage == "final" and all_tabular:
-                return make_executor("inprocess", 1)
-            return make_executor(args.executor, workers, **options)
-
-        runs = run_comparison(the_plan, store, executor, progress)
+    start = time.perf_counter()
+    with Progress(enabled=not args.no_progress) as progress:
+        _, store, runs = compare(settings, out, executor=args.executor, workers=workers, notify=progress,
+                                 beside=args.beside, **options)
+    with store:
         table = outputs.write_all(store.folder, outputs.results_of(store.folder, runs), outputs.true_fronts(settings.tasks))
     print(table)
     print(f"\nresults in {store.folder}/ (summary.csv, stats.csv, finals.csv, archive.jsonl, plots/, report.md); "
           f"wall time {time.perf_counter() - start:.1f} s")
     return 0
-
-
-def _open_store(out: Path, identity: dict[str, Any], beside: bool) -> Any:
-    from nasbench.runner.fingerprint import digest
-    from nasbench.runner.store import ResultStore
-
-    store = ResultStore(out)
-    try:
-        store.open(identity)
-    except ConfigError as exc:
-        if not beside or "other settings" not in str(exc):
-            raise
-        store = ResultStore(out.with_name(f"{out.name}-{digest(identity)[:8]}"))
-        store.open(identity)
-        print(f"note: {out} holds other settings; writing to {store.folder}", file=sys.stderr)
-    return store
 
 
 def _report(args: argparse.Namespace) -> int:

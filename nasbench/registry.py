@@ -22,10 +22,12 @@ T = TypeVar("T")
 class Registry(Generic[T]):
     """Named objects of one kind (``strategy``, ``space``, ``task``) from entry-point group ``group``."""
 
-    def __init__(self, kind: str, group: str, accepts: Callable[[Any], bool] = lambda obj: True) -> None:
+    def __init__(self, kind: str, group: str, accepts: Callable[[Any], bool] = lambda obj: True,
+                 finder: Callable[..., Any] = entry_points) -> None:
         self.kind = kind
         self.group = group
         self.accepts = accepts
+        self.finder = finder
         self._items: dict[str, T] = {}
         self._loaded = False
         self.skipped: list[str] = []
@@ -49,7 +51,7 @@ class Registry(Generic[T]):
         """Import every entry point of the group once; return the registry sorted by name."""
         if not self._loaded:
             self._loaded = True
-            for ep in sorted(entry_points(group=self.group), key=lambda ep: (not ep.value.startswith(_BUILTIN), ep.name)):
+            for ep in sorted(self.finder(group=self.group), key=lambda ep: (not ep.value.startswith(_BUILTIN), ep.name)):
                 self._load_entry_point(ep)
         return dict(sorted(self._items.items()))
 

@@ -2,7 +2,7 @@
 import pytest
 
 from nasbench.errors import ConfigError
-from nasbench.runner.config import Settings, plan
+from nasbench.runner.config import Settings, validate
 from nasbench.tasks import SEARCH_SPLITS, get_task
 from nasbench.trained import TrainingEvaluator
 from spaces.mobile import MobileSpace
@@ -77,4 +77,4 @@ def test_bad_settings_are_refused():
 
 def test_runner_refuses_fmas_on_a_space_without_slicing(toy_benchmark):
     with pytest.raises(ConfigError, match="slicing"):
-        plan(Settings(strategies=("fmas",), tasks=("a",), space="toy", budget=10))
+        validate(Settings(strategies=("fmas",), tasks=("a",), space="toy", budget=10))

@@ -7,7 +7,7 @@ import pytest
 from nasbench.cli import main
 from nasbench.errors import ConfigError
 from nasbench.nb201_table import cost_table
-from nasbench.runner.config import Settings, plan
+from nasbench.runner.config import Settings, validate
 from nasbench.tasks import SEARCH_SPLITS, get_task
 from nasbench.tasks.nb201 import NB201Evaluator
 from spaces.nb201 import NB201Space
@@ -81,7 +81,7 @@ def test_bad_settings_are_refused():
 
 def test_runner_refuses_zen_on_a_space_without_backbone(toy_benchmark):
     with pytest.raises(ConfigError, match="backbone"):
-        plan(Settings(strategies=("zen",), tasks=("a",), space="toy", budget=10))
+        validate(Settings(strategies=("zen",), tasks=("a",), space="toy", budget=10))
 
 
 def test_zen_runs_through_the_cli_on_nb201_beside_random(tmp_path):

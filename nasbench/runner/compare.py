@@ -7,11 +7,12 @@ writes the store; workers only return records.
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from nasbench.errors import ConfigError
-from nasbench.runner.config import Plan, SearchSpec
-from nasbench.runner.executors import Executor, Lost
+from nasbench.runner.config import Plan, SearchSpec, Settings, validate
+from nasbench.runner.executors import Executor, InProcess, Lost, make_executor
 from nasbench.runner.jobs import FinalJob, SearchJob, run_final, run_search
 from nasbench.runner.store import ARCHIVE, FINALS_CACHE, RUNS, SEARCHES, ResultStore, first_difference, jsonable
 from nasbench.runner.summary import run_record
@@ -41,6 +42,27 @@ def stale_runs(plan: Plan, store: ResultStore) -> list[SearchSpec]:
         if missing:
             todo.append(spec)
     return todo
+
+
+def compare(settings: Settings, out: Path | str, *, executor: str = "inprocess", workers: int = 1,
+            notify: Notify = _silent, beside: bool = False, **options: Any) -> tuple[Plan, ResultStore, list[dict[str, Any]]]:
+    """Validate ``settings``, open (lock) ``out`` and run what is missing; the caller closes the returned store.
+
+    Final evaluations of tabular tasks are look-ups: they run in this process whatever ``executor`` says.
+    """
+    the_plan = validate(settings)
+    store = ResultStore.open_for(Path(out), the_plan.identity, beside)
+
+    def make(stage: str) -> Executor:
+        if stage == "final" and set(settings.tasks) <= the_plan.tabular:
+            return InProcess()
+        return make_executor(executor, workers, **options)
+
+    try:
+        return the_plan, store, run_comparison(the_plan, store, make, notify)
+    except BaseException:
+        store.close()
+        raise
 
 
 def run_comparison(plan: Plan, store: ResultStore, executor: Callable[[str], Executor],

@@ -122,7 +122,7 @@ def task_settings(task: Any, evaluator: Any) -> dict[str, Any]:
     }
 
 
-def plan(settings: Settings) -> Plan:
+def validate(settings: Settings) -> Plan:
     """Validate names, values and pairings (no training runs), and lay out the searches."""
     from nasbench.tasks import get_task
 

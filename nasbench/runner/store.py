@@ -15,8 +15,10 @@ from __future__ import annotations
 import contextlib
 import csv
 import fcntl
+import hashlib
 import io
 import json
+import logging
 import math
 import os
 import socket
@@ -26,6 +28,8 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from nasbench.errors import ConfigError, CorruptResults
+
+log = logging.getLogger(__name__)
 
 CONFIG = "config.json"
 SEARCHES = "searches.jsonl"
@@ -190,6 +194,20 @@ class ResultStore:
         self._archived: set[tuple[str, str]] | None = None
 
     # -- opening --------------------------------------------------------------------------
+    @classmethod
+    def open_for(cls, folder: Path, identity: Mapping[str, Any], beside: bool = False) -> "ResultStore":
+        """The opened store of ``folder``; with ``beside``, a folder of other settings diverts to ``folder-<hash>``."""
+        store = cls(folder)
+        try:
+            store.open(identity)
+        except ConfigError as exc:
+            if not beside or "other settings" not in str(exc):
+                raise
+            store = cls(folder.with_name(f"{folder.name}-{hashlib.sha256(dumps(identity).encode()).hexdigest()[:8]}"))
+            store.open(identity)
+            log.warning("%s holds other settings; writing to %s", folder, store.folder)
+        return store
+
     def open(self, identity: Mapping[str, Any]) -> None:
         """Create or reopen the folder for ``identity``; refused (one line) when it holds other settings."""
         try:

@@ -93,7 +93,7 @@ def test_beside_starts_the_new_settings_in_a_new_folder(toy_benchmark, tmp_path,
     siblings = sorted(p.name for p in tmp_path.iterdir())
     assert len(siblings) == 2 and siblings[0] == "res" and siblings[1].startswith("res-")
     assert json.loads((tmp_path / siblings[1] / "config.json").read_text())["budget"] == 20.0
-    assert "writing to" in capsys.readouterr().err
+    assert f"results in {tmp_path / siblings[1]}/" in capsys.readouterr().out
 
 
 def test_more_seeds_extend_a_folder(toy_benchmark, tmp_path):

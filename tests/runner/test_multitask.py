@@ -4,7 +4,7 @@ import json
 import pytest
 
 from nasbench.registry import STRATEGIES
-from nasbench.runner.config import Settings, plan
+from nasbench.runner.config import Settings, validate
 from nasbench.runner.executors import InProcess
 from nasbench.runner.compare import run_comparison
 from nasbench.runner.store import ResultStore
@@ -35,7 +35,7 @@ def shared(toy_benchmark, monkeypatch):
 
 
 def compare(folder, tasks=("a", "b")):
-    the_plan = plan(Settings(strategies=("random", "shared"), tasks=tasks, space="toy", budget=10, seeds=2, k=3))
+    the_plan = validate(Settings(strategies=("random", "shared"), tasks=tasks, space="toy", budget=10, seeds=2, k=3))
     with ResultStore(folder) as store:
         store.open(the_plan.identity)
         return the_plan, run_comparison(the_plan, store, lambda stage: InProcess())
