@@ -108,9 +108,15 @@ class SearchSpace(abc.ABC):
         return self.make(gb if t else ga for ga, gb, t in zip(a.genes, b.genes, take_b))
 
     # -- networks ------------------------------------------------------------------------
-    @abc.abstractmethod
     def build(self, arch: Architecture, task: "Task") -> "nn.Module":
-        """A fresh, randomly initialised network for ``task``: backbone features -> task head."""
+        """A fresh, randomly initialised network for ``task``: the backbone of ``arch`` feeding the task's head.
+
+        Spaces that build whole networks (NAS-Bench-201's cells end in their own classifier) override it.
+        """
+        from nasbench.model import TaskModel
+
+        backbone = self.backbone(arch, task)
+        return TaskModel(backbone, task.head(backbone.channels, backbone.strides))
 
     def backbone(self, arch: Architecture, task: "Task", *, residual: bool = True) -> "nn.Module":
         """The feature extractor of ``build(arch, task)`` alone (spaces with the ``backbone`` capability).

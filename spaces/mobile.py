@@ -20,7 +20,7 @@ import numpy as np
 from torch import Tensor, nn
 
 from nasbench.errors import ConfigError, InvalidArchitecture
-from nasbench.model import Backbone, TaskModel
+from nasbench.model import Backbone
 from nasbench.records import Architecture
 from spaces.base import SearchSpace
 
@@ -277,8 +277,3 @@ class MobileSpace(SearchSpace):
         from spaces.latency_lut import load_table
 
         return load_table(self, task).latency_ms(self, arch)
-
-    def build(self, arch: Architecture, task: "Task") -> TaskModel:
-        """The backbone of ``arch`` with the task's head."""
-        backbone = self.backbone(arch, task)
-        return TaskModel(backbone, task.head(backbone.channels, backbone.strides))

@@ -248,6 +248,9 @@ class Strategy(abc.ABC):
     requires: ClassVar[frozenset[str]] = frozenset({"sample"})
     #: Whether one search serves all selected tasks at once (FBNetV5-style).
     multitask: ClassVar[bool] = False
+    #: Whether a ``queries`` budget is converted to the same compute in MACs for this strategy (zero-shot
+    #: methods: a proxy score costs a tiny fraction of a query, so counting it as one would be meaningless).
+    budget_in_macs: ClassVar[bool] = False
     #: Per hyper-parameter: a ``Constraint`` or a list of them (``None`` in the list admits None).
     parameter_constraints: ClassVar[Mapping[str, Any]] = {}
     #: Constraints across hyper-parameters.

@@ -144,7 +144,6 @@ def validate(settings: Settings) -> Plan:
         strategy.check(space, tasks, settings.k)
     evaluators = {name: task.evaluator(space) for name, task in tasks.items()}
     per_task = {name: task_settings(tasks[name], ev) for name, ev in evaluators.items()}
-    budgets, unit = _budgets(settings, space, evaluators)
     identity = {
         "space": space.name, "budget": settings.budget, "budget_unit": settings.budget_unit, "k": settings.k,
         "time_limit": settings.time_limit, "job_cpus": settings.job_cpus,
@@ -156,6 +155,7 @@ def validate(settings: Settings) -> Plan:
         for name, strategy in strategies.items():
             groups = [settings.tasks] if type(strategy).multitask else [(t,) for t in settings.tasks]
             params = strategy.get_params()
+            budgets, unit = _budgets(settings, space, evaluators, type(strategy).budget_in_macs)
             for group in groups:
                 run_settings = {t: {"strategy": name, "params": params, "task": t, "task_settings": per_task[t],
                                     "seed": seed, "searched_with": list(group)} for t in group}
@@ -167,9 +167,10 @@ def validate(settings: Settings) -> Plan:
     return Plan(settings, identity, tuple(searches), reference, per_task, tabular)
 
 
-def _budgets(settings: Settings, space: Any, evaluators: Mapping[str, Any]) -> tuple[dict[str, float], str]:
-    """Each task's ledger budget and the ledger unit (``evals`` become MACs of the reference's trainings)."""
-    if settings.budget_unit != "evals":
-        return {t: float(settings.budget) for t in evaluators}, settings.budget_unit
-    reference = space.reference()
-    return {t: settings.budget * ev.compute(reference, ev.search_fidelity) for t, ev in evaluators.items()}, "macs"
+def _budgets(settings: Settings, space: Any, evaluators: Mapping[str, Any], in_macs: bool) -> tuple[dict[str, float], str]:
+    """Each task's ledger budget and unit: ``evals`` become MACs of the reference's trainings, and so do
+    ``queries`` for a strategy that counts in MACs (the same compute as that many reference queries)."""
+    if settings.budget_unit == "evals" or (settings.budget_unit == "queries" and in_macs):
+        reference = space.reference()
+        return {t: settings.budget * ev.compute(reference, ev.search_fidelity) for t, ev in evaluators.items()}, "macs"
+    return {t: float(settings.budget) for t in evaluators}, settings.budget_unit
