@@ -176,6 +176,8 @@ def _run(args: argparse.Namespace) -> int:
         _list(args.verbose)
         return 0
     settings, preset, workers = settings_from(args)
+    if args.out is not None and not args.out.strip():
+        raise ConfigError("--out is empty; give a folder path")
     out = Path(args.out if args.out is not None else f"results/{preset}")
     options = {"address": args.ray_address, "job_cpus": settings.job_cpus} if args.executor == "ray" else {}
     start = time.perf_counter()

@@ -37,6 +37,8 @@ ARCHIVE = "archive.jsonl"
 FINALS_CACHE = "finals_cache.jsonl"
 RUNS = "runs.jsonl"
 LOCK = ".lock"
+#: Outputs regenerated from the records; checked before any compute so a planted symlink stops the run early.
+OUTPUTS = ("summary.csv", "finals.csv", "stats.csv", "report.md", "headline.tex", "plots")
 
 #: Required fields and their types per record file: what a reader checks before trusting a line.
 _NUMBER = (int, float, type(None))
@@ -210,12 +212,12 @@ class ResultStore:
 
     def open(self, identity: Mapping[str, Any]) -> None:
         """Create or reopen the folder for ``identity``; refused (one line) when it holds other settings."""
+        if self.folder.exists() and not self.folder.is_dir():
+            raise ConfigError(f"output folder {str(self.folder)!r} is not a folder; choose another --out")
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise ConfigError(f"output folder {str(self.folder)!r} cannot be created ({exc.strerror}); choose another --out") from None
-        if not self.folder.is_dir():
-            raise ConfigError(f"output folder {str(self.folder)!r} is not a folder; choose another --out")
         self._acquire()
         try:
             stored = self.identity()
@@ -230,6 +232,12 @@ class ResultStore:
                     )
             for name in (RUNS, SEARCHES, ARCHIVE, FINALS_CACHE):
                 read_jsonl(inside(self.folder, name), SCHEMAS[name], repair=True)
+            for name in OUTPUTS:
+                inside(self.folder, name)
+            plots = self.folder / "plots"
+            if plots.is_dir():
+                for entry in plots.iterdir():
+                    inside(self.folder, f"plots/{entry.name}")
         except BaseException:
             self.close()
             raise
