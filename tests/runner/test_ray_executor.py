@@ -97,6 +97,7 @@ def test_ctrl_c_cancels_outstanding_jobs(executor, tmp_path):
         wait_for_pids(pids, 2)
         os.kill(os.getpid(), signal.SIGINT)
 
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # whatever earlier tests installed
     threading.Thread(target=interrupt, daemon=True).start()
     jobs = executor.map_unordered(pid_then_sleep, [(str(pids), 60.0)] * 3)
     with pytest.raises(KeyboardInterrupt):
@@ -107,6 +108,7 @@ def test_ctrl_c_cancels_outstanding_jobs(executor, tmp_path):
         assert time.time() < deadline, "cancelled jobs still running"
         time.sleep(0.2)
     assert len(pids.read_text().split()) == 2  # the third job never started
+    signal.signal(signal.SIGINT, previous)
 
 
 def test_make_executor_and_missing_ray(executor, monkeypatch):

@@ -162,7 +162,7 @@ def test_make_rejects_invalid_genotypes() -> None:
 
 def test_registry() -> None:
     assert isinstance(get_space("mobile"), MobileSpace)
-    with pytest.raises(ConfigError, match="unknown search space 'nope'"):
+    with pytest.raises(ConfigError, match="unknown space 'nope'; choose from mobile, nb201"):
         get_space("nope")
     for bad in [{"widths": ((8,), (8,))}, {"depths": (1, 1)}, {"kernels": (4,)}, {"expansions": ()}]:
         with pytest.raises(ConfigError):

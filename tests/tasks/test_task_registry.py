@@ -25,7 +25,7 @@ def test_a_search_task_never_builds_test_data():
 
 
 def test_unknown_task_and_splits_are_config_errors():
-    with pytest.raises(ConfigError, match=r"unknown task 'pose'; choose from cls, det, seg, cifar10"):
+    with pytest.raises(ConfigError, match=r"unknown task 'pose'; choose from cifar10, cifar100, cls, det, imagenet16, seg"):
         get_task("pose")
     with pytest.raises(ConfigError, match="unknown split 'holdout'"):
         get_task("cls", ("train", "holdout"))
