@@ -2,12 +2,18 @@
 from __future__ import annotations
 
 import collections
+from typing import TYPE_CHECKING, Mapping
 
 from deap import base, tools
 
 from nasbench.context import SearchContext
 from nasbench.records import Architecture, Evaluation
+from strategies import warm_start
 from strategies.base import AskTellStrategy, Interval, register
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
+    from spaces.base import SearchSpace
 
 
 class _Fitness(base.Fitness):
@@ -28,29 +34,43 @@ class _Member:
 class RegularizedEvolution(AskTellStrategy):
     """Ageing evolution (Real et al. 2019, Algorithm 1): mutate the best of a random sample, retire the oldest.
 
-    population <- P random architectures, each trained
+    population <- P random architectures, each trained (or, with a warm start, the P best of
+                  ``warm_start_pool`` random architectures by a data-free proxy: Abdelfattah et al. 2021)
     repeat:
         sample <- S members drawn at random; parent <- the best of the sample
         child <- mutate(parent), trained; add child; remove the oldest member
     return the non-dominated evaluated architectures (at most K)
 
-    Hyper-parameters: ``population`` (P), ``sample`` (S).
+    Hyper-parameters: ``population`` (P), ``sample`` (S); ``warm_start`` (a proxy name, None: random
+    start) and ``warm_start_pool`` (architectures scored, each score charged; see strategies/warm_start.py).
     """
 
     name = "rea"
     description = "regularised evolution (Real et al. 2019): tournament of a sample, mutate, drop the oldest"
     requires = frozenset({"sample", "mutate"})
-    parameter_constraints = {"population": Interval(int, 1, 100_000), "sample": Interval(int, 1, 100_000)}
+    parameter_constraints = {"population": Interval(int, 1, 100_000), "sample": Interval(int, 1, 100_000),
+                             **warm_start.CONSTRAINTS}
+    parameter_rules = (warm_start.pool_rule("population"),)
 
-    def __init__(self, *, population: int = 10, sample: int = 3) -> None:
+    def __init__(self, *, population: int = 10, sample: int = 3, warm_start: str | None = None,
+                 warm_start_pool: int = 1000) -> None:
         self.population = population
         self.sample = sample
+        self.warm_start = warm_start
+        self.warm_start_pool = warm_start_pool
+
+    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
+        super().check(space, tasks, k)
+        warm_start.check(self.name, self.warm_start, space)
 
     def setup(self, ctx: SearchContext) -> None:
         self.members_: collections.deque[_Member] = collections.deque()
+        self.initial_ = warm_start.initial(ctx, self.warm_start, self.warm_start_pool, self.population)
 
     def ask(self, ctx: SearchContext) -> list[Architecture]:
-        if len(self.members_) < self.population:  # the random initial population
+        if len(self.members_) < self.population:  # the initial population: warm-start ranking, else random
+            if len(self.members_) < len(self.initial_):
+                return [self.initial_[len(self.members_)]]
             return [ctx.space.sample(ctx.rng)]
         picks = ctx.rng.choice(len(self.members_), size=min(self.sample, len(self.members_)), replace=False)
         parent = tools.selBest([self.members_[i] for i in picks], 1)[0]

@@ -1,5 +1,11 @@
-"""NSGA-II (Deb et al. 2002) through pymoo's ask/tell interface, on trained candidates."""
+"""NSGA-II (Deb et al. 2002) through pymoo's ask/tell interface, on trained candidates.
+
+Also the integer-genotype machinery every pymoo algorithm here uses (``integer_problem``,
+``integer_operators``, ``CanonicalRepair``): nsga2, fmas and the ``pymoo`` adapter.
+"""
 from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2 as _PymooNSGA2
@@ -15,7 +21,11 @@ from nasbench.archive import objectives
 from nasbench.context import SearchContext
 from nasbench.records import Architecture, Evaluation
 from spaces.base import SearchSpace
+from strategies import warm_start
 from strategies.base import AskTellStrategy, Interval, register
+
+if TYPE_CHECKING:  # pragma: no cover
+    from nasbench.tasks.base import Task
 
 
 class CanonicalRepair(Repair):
@@ -35,11 +45,19 @@ def integer_problem(space: SearchSpace, n_obj: int = 2) -> Problem:
     return Problem(n_var=space.n_genes, n_obj=n_obj, xl=xl, xu=xu, vtype=int)
 
 
-def integer_nsga2(space: SearchSpace, population: int, eta_crossover: float = 3.0, eta_mutation: float = 3.0) -> _PymooNSGA2:
-    """pymoo's NSGA-II for a space's integer genotype: SBX and polynomial mutation rounded, canonical, no duplicates."""
-    return _PymooNSGA2(
-        pop_size=population,
-        sampling=IntegerRandomSampling(),
+def initial_sampling(initial: Sequence[Architecture] = ()) -> Any:
+    """pymoo's initial population: the given architectures' genotypes, or pymoo's integer random sampling."""
+    return np.array([a.genes for a in initial], dtype=int) if initial else IntegerRandomSampling()
+
+
+def integer_operators(space: SearchSpace, eta_crossover: float = 3.0, eta_mutation: float = 3.0,
+                      initial: Sequence[Architecture] = ()) -> dict[str, Any]:
+    """A pymoo GA's operators on a space's integer genotype: SBX and polynomial mutation rounded, canonical, no duplicates.
+
+    ``initial``: the first population's architectures (a warm start); pymoo's integer random sampling otherwise.
+    """
+    return dict(
+        sampling=initial_sampling(initial),
         crossover=SBX(eta=eta_crossover, vtype=float, repair=RoundingRepair()),
         mutation=PM(eta=eta_mutation, vtype=float, repair=RoundingRepair()),
         repair=CanonicalRepair(space),
@@ -47,18 +65,26 @@ def integer_nsga2(space: SearchSpace, population: int, eta_crossover: float = 3.
     )
 
 
+def integer_nsga2(space: SearchSpace, population: int, eta_crossover: float = 3.0, eta_mutation: float = 3.0,
+                  initial: Sequence[Architecture] = ()) -> _PymooNSGA2:
+    """pymoo's NSGA-II for a space's integer genotype (``integer_operators``)."""
+    return _PymooNSGA2(pop_size=population, **integer_operators(space, eta_crossover, eta_mutation, initial))
+
+
 @register
 class NSGA2(AskTellStrategy):
     """Non-dominated sorting GA (Deb et al. 2002) on (validation error, MACs), through pymoo's ask/tell.
 
-    population <- N random architectures (pymoo's integer sampling, canonical, no duplicates)
+    population <- N random architectures (pymoo's integer sampling, canonical, no duplicates), or with a
+                  warm start the N best of ``warm_start_pool`` random ones by a data-free proxy (Abdelfattah et al. 2021)
     repeat:
         offspring <- binary tournament, SBX crossover, polynomial mutation (rounded, canonical)
         train every offspring at search fidelity: objectives (1 - val metric, MACs)
         population <- the best N of population + offspring by rank and crowding distance
     return the non-dominated evaluated architectures (at most K)
 
-    Hyper-parameters: ``population`` (N), ``eta_crossover``, ``eta_mutation`` (distribution indices).
+    Hyper-parameters: ``population`` (N), ``eta_crossover``, ``eta_mutation`` (distribution indices),
+    ``warm_start`` (a proxy name, None: random start), ``warm_start_pool`` (scored, each charged).
     """
 
     name = "nsga2"
@@ -67,15 +93,25 @@ class NSGA2(AskTellStrategy):
         "population": Interval(int, 2, 100_000),
         "eta_crossover": Interval(float, 0, 1000, closed="right"),
         "eta_mutation": Interval(float, 0, 1000, closed="right"),
+        **warm_start.CONSTRAINTS,
     }
+    parameter_rules = (warm_start.pool_rule("population"),)
 
-    def __init__(self, *, population: int = 10, eta_crossover: float = 3.0, eta_mutation: float = 3.0) -> None:
+    def __init__(self, *, population: int = 10, eta_crossover: float = 3.0, eta_mutation: float = 3.0,
+                 warm_start: str | None = None, warm_start_pool: int = 1000) -> None:
         self.population = population
         self.eta_crossover = eta_crossover
         self.eta_mutation = eta_mutation
+        self.warm_start = warm_start
+        self.warm_start_pool = warm_start_pool
+
+    def check(self, space: SearchSpace, tasks: Mapping[str, "Task"], k: int) -> None:
+        super().check(space, tasks, k)
+        warm_start.check(self.name, self.warm_start, space)
 
     def setup(self, ctx: SearchContext) -> None:
-        self.algorithm_ = integer_nsga2(ctx.space, self.population, self.eta_crossover, self.eta_mutation)
+        initial = warm_start.initial(ctx, self.warm_start, self.warm_start_pool, self.population)
+        self.algorithm_ = integer_nsga2(ctx.space, self.population, self.eta_crossover, self.eta_mutation, initial)
         self.algorithm_.setup(integer_problem(ctx.space), termination=MaximumGenerationTermination(10**9), seed=ctx.seed)
 
     def ask(self, ctx: SearchContext) -> list[Architecture]:
