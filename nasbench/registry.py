@@ -30,6 +30,7 @@ class Registry(Generic[T]):
         self.finder = finder
         self._items: dict[str, T] = {}
         self._loaded = False
+        self._installed: set[str] = set()
         self.skipped: list[str] = []
 
     def register(self, obj: T, name: str | None = None) -> T:
@@ -69,6 +70,12 @@ class Registry(Generic[T]):
         if existing is not None and existing is not obj:
             return self._skip(f"{self.kind} plug-in {ep.value} takes the name {name!r} of {_where(existing)}; skipped")
         self._items[name] = obj
+        self._installed.add(name)
+
+    def installed(self, name: str) -> bool:
+        """Whether ``name`` comes from an entry point, so that a fresh worker process finds it too."""
+        self.load()
+        return name in self._installed
 
     def _skip(self, message: str) -> None:
         self.skipped.append(message)

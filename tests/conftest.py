@@ -54,6 +54,18 @@ def toy_benchmark():
         TASKS.unregister(name)
 
 
+@pytest.fixture
+def example_plugin(monkeypatch):
+    """Install tests/plugin_example (a task over its own tensors, a space, a strategy) as a distribution would be:
+    on sys.path (worker processes inherit it), its entry points rescanned."""
+    from nasbench.registry import STRATEGIES
+
+    monkeypatch.syspath_prepend(str(pathlib.Path(__file__).resolve().parent / "plugin_example"))
+    for registry in (STRATEGIES, SPACES, TASKS):
+        monkeypatch.setattr(registry, "_items", dict(registry.load()))
+        monkeypatch.setattr(registry, "_loaded", False)
+
+
 @pytest.fixture(autouse=True, scope="session")
 def one_thread():
     """Tiny networks train fastest on one torch thread (and avoid OpenMP stalls on a busy machine)."""

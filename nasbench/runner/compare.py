@@ -51,6 +51,8 @@ def compare(settings: Settings, out: Path | str, *, executor: str = "inprocess",
     Final evaluations of tabular tasks are look-ups: they run in this process whatever ``executor`` says.
     """
     the_plan = validate(settings)
+    if executor != "inprocess" and not (executor == "pool" and workers == 1):
+        _check_installed(settings)
     store = ResultStore.open_for(Path(out), the_plan.identity, beside)
 
     def make(stage: str) -> Executor:
@@ -63,6 +65,17 @@ def compare(settings: Settings, out: Path | str, *, executor: str = "inprocess",
     except BaseException:
         store.close()
         raise
+
+
+def _check_installed(settings: Settings) -> None:
+    """Worker processes find plug-ins through entry points only: refuse names registered in this process alone."""
+    from nasbench.registry import SPACES, STRATEGIES, TASKS
+
+    for registry, names in ((STRATEGIES, settings.strategies), (SPACES, (settings.space,)), (TASKS, settings.tasks)):
+        for name in names:
+            if not registry.installed(name):
+                raise ConfigError(f"{registry.kind} {name!r} is registered in this process only, so worker processes cannot "
+                                  "find it: declare it as an entry point (see README, Plug-ins) or use --workers 1")
 
 
 def run_comparison(plan: Plan, store: ResultStore, executor: Callable[[str], Executor],

@@ -119,7 +119,10 @@ def run_search(job: SearchJob) -> dict[str, Any]:
          "seed": spec.seed, "index": i, "budget_used": e.budget_used, "budget": ledger.budget, **e.evaluation.to_dict()}
         for i, e in enumerate(archive) if e.evaluation.task in spec.fingerprints
     ]
+    used = [e.budget_used for e in archive]
     return {
+        "ledger_check": {"archive_macs": sum(e.evaluation.compute for e in archive), "ledger_macs": ledger.spent.macs,
+                         "monotonic": all(b >= a for a, b in zip(used, used[1:])) and all(u <= ledger.budget for u in used)},
         "fingerprints": dict(spec.fingerprints), "attempt": attempt, "strategy": spec.strategy, "tasks": list(spec.tasks),
         "seed": spec.seed, "status": status, "proposals": proposals if status == "ok" else {},
         "budget": ledger.budget, "unit": ledger.unit, "used": ledger.used, "macs": ledger.spent.macs,

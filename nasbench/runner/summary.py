@@ -52,7 +52,7 @@ def run_record(search: Mapping[str, Any], task: str, finals: Sequence[Mapping[st
         "budget": budget, "budget_unit": search.get("unit", "macs"), "compute_used": float(used) * share,
         "compute_used_macs": float(search.get("macs", 0.0)) * share, "n_evaluations": len(rows),
         "wall_seconds": search.get("wall_seconds", 0.0) * share, "cpu_seconds": search.get("cpu_seconds", 0.0) * share,
-        "audit": verdict(search.get("cpu_seconds", 0.0), search.get("expected_seconds")),
+        "audit": verdict(search.get("cpu_seconds", 0.0), search.get("expected_seconds"), search.get("ledger_check")),
         "given": search.get("given", []), "searched_with": search.get("tasks", [task]), "machine": search.get("machine"),
         "hypervolume": normalized_hypervolume(metrics, macs, reference_macs) if status == "ok" else None,
         "best_metric": float(metrics.max()) if len(metrics) and status == "ok" else None,

@@ -1,23 +1,13 @@
 """The same comparison gives identical summaries and finals in-process, in a process pool and on Ray."""
 import csv
-import pathlib
 
 import pytest
 
 from nasbench.cli import main
-from nasbench.registry import SPACES, STRATEGIES, TASKS
 
-PLUGIN = pathlib.Path(__file__).resolve().parents[1] / "plugin_example"
 #: Columns that measure time on this machine, not results.
 TIMING = {"wall_seconds", "cpu_seconds", "audit_ratio", "audit_flagged"}
 
-
-@pytest.fixture
-def installed(monkeypatch):
-    monkeypatch.syspath_prepend(str(PLUGIN))
-    for registry in (STRATEGIES, SPACES, TASKS):
-        monkeypatch.setattr(registry, "_items", dict(registry.load()))
-        monkeypatch.setattr(registry, "_loaded", False)
 
 
 def table(path):
@@ -39,13 +29,13 @@ EMBEDDED = ["--space", "tiny", "--tasks", "blobs", "--strategies", "random,rea,n
 NB201 = ["--benchmark", "nb201", "--strategies", "random,rea,nsga2", "--seeds", "3", "--budget", "40", "--k", "5"]
 
 
-def test_workers_1_and_2_give_identical_results_on_trained_tasks(installed, tmp_path):
+def test_workers_1_and_2_give_identical_results_on_trained_tasks(example_plugin, tmp_path):
     one = run(tmp_path, "one", EMBEDDED, "--workers", "1")
     assert all(row["status"] == "ok" for row in one[0]) and len(one[0]) == 6
     assert run(tmp_path, "two", EMBEDDED, "--workers", "2") == one
 
 
-def test_ray_gives_the_in_process_results(installed, tmp_path):
+def test_ray_gives_the_in_process_results(example_plugin, tmp_path):
     pytest.importorskip("ray")
     for name, common in (("embedded", EMBEDDED), ("nb201", NB201)):
         here = run(tmp_path, f"{name}-inprocess", common, "--executor", "inprocess")

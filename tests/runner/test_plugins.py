@@ -1,23 +1,12 @@
 """An out-of-tree package (task over its own tensors, space, strategy) installed through entry points."""
 import csv
 import json
-import pathlib
 
 import pytest
 
 from nasbench.cli import main
-from nasbench.registry import SPACES, STRATEGIES, TASKS
-
-PLUGIN = pathlib.Path(__file__).resolve().parents[1] / "plugin_example"
 
 
-@pytest.fixture
-def installed(monkeypatch):
-    """Put the example distribution on sys.path (worker processes inherit it) and rescan the entry points."""
-    monkeypatch.syspath_prepend(str(PLUGIN))
-    for registry in (STRATEGIES, SPACES, TASKS):
-        monkeypatch.setattr(registry, "_items", dict(registry.load()))
-        monkeypatch.setattr(registry, "_loaded", False)
 
 
 def args(out, *extra):
@@ -25,14 +14,14 @@ def args(out, *extra):
             "--out", str(out), "--no-progress", *extra]
 
 
-def test_plugins_appear_in_the_list(installed, capsys):
+def test_plugins_appear_in_the_list(example_plugin, capsys):
     assert main(["--list"]) == 0
     out = capsys.readouterr().out
     for name in ("blobs", "tiny", "exits-worker", "three-class blob position"):
         assert name in out
 
 
-def test_a_users_task_and_space_run_in_a_comparison_with_worker_processes(installed, tmp_path):
+def test_a_users_task_and_space_run_in_a_comparison_with_worker_processes(example_plugin, tmp_path):
     assert main(args(tmp_path, "--strategies", "random,rea", "--workers", "2")) == 0
     rows = list(csv.DictReader(open(tmp_path / "summary.csv")))
     assert [(r["strategy"], r["status"]) for r in rows] == [("random", "ok"), ("rea", "ok")]
@@ -41,7 +30,7 @@ def test_a_users_task_and_space_run_in_a_comparison_with_worker_processes(instal
     assert all(f["evaluation"]["split"] == "test" and f["evaluation"]["status"] == "ok" for f in finals)
 
 
-def test_a_plugin_that_kills_its_worker_is_recorded_and_the_others_finish(installed, tmp_path):
+def test_a_plugin_that_kills_its_worker_is_recorded_and_the_others_finish(example_plugin, tmp_path):
     assert main(args(tmp_path, "--strategies", "exits-worker,random", "--workers", "2")) == 0
     runs = {r["strategy"]: r for r in map(json.loads, open(tmp_path / "runs.jsonl"))}
     assert runs["exits-worker"]["status"] == "failed: worker process died 3 times"
