@@ -16,7 +16,6 @@ kept in memory per fingerprint once loaded.
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import hashlib
 import json
@@ -24,7 +23,6 @@ import math
 import os
 import platform
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +30,7 @@ from typing import Callable
 
 import torch
 
+from nasbench.files import atomic_write
 from nasbench.costs import count_macs
 from spaces.mobile import SMALL_INPUT, STAGE_STRIDES, InvertedResidual, MobileSpace, conv_bn
 
@@ -148,26 +147,10 @@ def load_table(space: MobileSpace, task, mode: str = "cached") -> CostTable:
         except (OSError, ValueError, KeyError, TypeError):
             pass  # unreadable: measure it again
     table = measure_table(space, task, key)
-    write_atomically(path, json.dumps(table.to_dict()))
+    atomic_write(path.parent, path.name, json.dumps(table.to_dict()))
     _rebuilt.add(key)
     _loaded[path] = table
     return table
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder renamed over it (atomic on POSIX)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
 
 
 def _median_ms(fn: Callable[[], object], warmup: int = WARMUP, repeats: int = REPEATS) -> float:

@@ -73,9 +73,11 @@ def test_the_cache_file_is_written_atomically_and_an_unreadable_one_is_measured_
     table = latency_lut.load_table(space, task)
     assert latency_lut.CostTable.from_dict(__import__("json").loads(path.read_text())) == table
     assert [p.name for p in cache.iterdir()] == [path.name]  # no temporary file left behind
+    from nasbench import files
+
     replaced = []
-    real = latency_lut.os.replace
-    monkeypatch.setattr(latency_lut.os, "replace", lambda a, b: replaced.append((a, b)) or real(a, b))
-    latency_lut.write_atomically(path, "{}")
+    real = files.os.replace
+    monkeypatch.setattr(files.os, "replace", lambda a, b: replaced.append((a, b)) or real(a, b))
+    files.atomic_write(path.parent, path.name, "{}")
     ((tmp, target),) = replaced
     assert target == path and str(tmp) != str(path) and path.read_text() == "{}"

@@ -11,7 +11,8 @@ from typing import Any, Mapping, Sequence
 
 from nasbench.errors import ConfigError
 from nasbench.results import FINALS_COLUMNS, SUMMARY_COLUMNS, Results, finals_records, summary_records
-from nasbench.runner.store import ResultStore, atomic_write, csv_text, first_difference, read_folder
+from nasbench.files import atomic_write
+from nasbench.runner.store import ResultStore, csv_text, first_difference, read_folder
 
 
 def write_all(folder: Path, results: Results, true_fronts: Mapping[str, Any] | None = None) -> str:

@@ -23,7 +23,7 @@ import pandas as pd  # noqa: E402
 from numpy.typing import ArrayLike  # noqa: E402
 
 from nasbench.runner import stats  # noqa: E402
-from nasbench.runner.store import atomic_write  # noqa: E402
+from nasbench.files import atomic_write  # noqa: E402
 
 FIGSIZE = (3.5, 2.6)
 DPI = 200

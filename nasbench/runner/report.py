@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from nasbench.runner import stats
-from nasbench.runner.store import atomic_write, csv_text
+from nasbench.files import atomic_write
+from nasbench.runner.store import csv_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from nasbench.results import Results

@@ -12,7 +12,6 @@ Nothing inside the folder is followed through a symlink.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
 import fcntl
 import hashlib
@@ -22,12 +21,12 @@ import logging
 import math
 import os
 import socket
-import tempfile
 import time
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from nasbench.errors import ConfigError, CorruptResults
+from nasbench.files import atomic_write, inside
 
 log = logging.getLogger(__name__)
 
@@ -100,39 +99,6 @@ def csv_text(rows: list[Mapping[str, Any]], fields: list[str]) -> str:
 
 
 # -- files inside the folder ------------------------------------------------------------------
-def inside(folder: Path, name: str) -> Path:
-    """``folder/name``, refused when it (or a folder on the way inside ``folder``) is a symlink."""
-    path = folder / name
-    part = folder
-    for piece in Path(name).parts:
-        part = part / piece
-        if part.is_symlink():
-            raise ConfigError(f"{part} is a symlink; results folders are never written through links: remove it or choose another --out")
-    if path.exists() and not path.is_file() and not path.is_dir():
-        raise ConfigError(f"{path} is not a regular file; remove it or choose another --out")
-    return path
-
-
-def atomic_write(folder: Path, name: str, data: str | bytes) -> Path:
-    """Write ``folder/name`` through a temporary file and a rename: readers see the old or the new file."""
-    path = inside(folder, name)
-    if path.is_dir():
-        raise ConfigError(f"{path} is a folder where a file is expected; remove it or choose another --out")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
-
-
 def read_jsonl(path: Path, schema: Mapping[str, tuple[type, ...]], repair: bool = False) -> list[dict[str, Any]]:
     """Records of a JSONL file, each checked against ``schema``; a bad line is ``CorruptResults`` naming it.
 

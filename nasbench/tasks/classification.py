@@ -1,29 +1,16 @@
-"""Digit classification on the native 8x8 images: global-pool + linear head, accuracy."""
+"""Digit classification on the native 8x8 images: global-pool + linear head, accuracy (a tensor task)."""
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from torch import Tensor
 
-import torch.nn.functional as F
-from torch import Tensor, nn
-
-from nasbench.tasks.base import Split
-from nasbench.tasks.common import DigitsTask, infer
 from nasbench.tasks.digits import load_pools, standardise
+from nasbench.tasks.tensors import TensorClassificationTask
 
 
-class PooledClassifier(nn.Module):
-    """Global average pool of the coarsest feature, then a linear layer to the class logits."""
-
-    def __init__(self, channels: int, num_classes: int) -> None:
-        super().__init__()
-        self.linear = nn.Linear(channels, num_classes)
-
-    def forward(self, features: Sequence[Tensor]) -> Tensor:
-        return self.linear(features[-1].mean(dim=(2, 3)))
-
-
-class ClassificationTask(DigitsTask):
+class ClassificationTask(TensorClassificationTask):
     """Which of 10 digits an 8x8 image shows; metric: accuracy."""
+
+    description = "which of 10 digits an 8x8 image shows (scikit-learn's digits); accuracy"
 
     name = "cls"
     metric_name = "accuracy"
@@ -32,19 +19,8 @@ class ClassificationTask(DigitsTask):
     search_epochs = 2
     final_epochs = 10
 
-    def build_split(self, name: str) -> Split:
+    def load(self, split: str) -> tuple[Tensor, Tensor]:
         pools = load_pools()
-        index = pools.indices[name]
+        index = pools.indices[split]
         inputs = standardise(pools.images[index], pools.images[pools.indices["train"]])
-        return Split(inputs[:, None], {"label": pools.labels[index]})
-
-    def head(self, channels: Sequence[int], strides: Sequence[int], width: int | None = None) -> nn.Module:
-        """A pooled linear classifier: no layers of its own, so ``width`` does not apply."""
-        return PooledClassifier(channels[-1], self.num_classes)
-
-    def loss(self, outputs: Tensor, targets: Mapping[str, Tensor]) -> Tensor:
-        return F.cross_entropy(outputs, targets["label"])
-
-    def score(self, model: nn.Module, split: Split) -> float:
-        predicted = infer(model, split.inputs).argmax(dim=1)
-        return (predicted == split.targets["label"]).float().mean().item()
+        return inputs[:, None], pools.labels[index]

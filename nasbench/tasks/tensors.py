@@ -22,8 +22,18 @@ from torch import Tensor, nn
 
 from nasbench.errors import ConfigError
 from nasbench.tasks.base import SPLITS, Split, Task
-from nasbench.tasks.classification import PooledClassifier
 from nasbench.tasks.common import infer
+
+
+class PooledClassifier(nn.Module):
+    """Global average pool of the coarsest feature, then a linear layer to the class logits."""
+
+    def __init__(self, channels: int, num_classes: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(channels, num_classes)
+
+    def forward(self, features: Sequence[Tensor]) -> Tensor:
+        return self.linear(features[-1].mean(dim=(2, 3)))
 
 
 class TensorClassificationTask(Task):
@@ -57,6 +67,7 @@ class TensorClassificationTask(Task):
         return self._built[name]
 
     def head(self, channels: Sequence[int], strides: Sequence[int], width: int | None = None) -> nn.Module:
+        """A pooled linear classifier: no layers of its own, so ``width`` does not apply."""
         return PooledClassifier(channels[-1], self.num_classes)
 
     def loss(self, outputs: Tensor, targets: Mapping[str, Tensor]) -> Tensor:

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from nasbench.errors import ConfigError, CorruptResults
-from nasbench.runner.store import (ARCHIVE, CONFIG, RUNS, ResultStore, atomic_write, csv_text, dumps, first_difference,
-                                   read_folder, read_jsonl, safe_cell, SCHEMAS)
+from nasbench.files import atomic_write
+from nasbench.runner.store import (ARCHIVE, CONFIG, RUNS, SCHEMAS, ResultStore, csv_text, dumps, first_difference,
+                                   read_folder, read_jsonl, safe_cell)
 
 IDENTITY = {"space": "toy", "budget": 4.0, "k": 3, "code": "abc"}
 
