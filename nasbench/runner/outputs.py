@@ -35,15 +35,17 @@ def results_of(folder: Path, runs: Sequence[Mapping[str, Any]]) -> Results:
 
 
 def report_settings(identity: Mapping[str, Any], runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
-    """What report.md states to make the comparison reproducible: the folder identity, and from the runs the
-    strategies' hyper-parameters, tasks, seeds, budgets per task (in MACs and reference evaluations) and machines."""
+    """What report.md states to make the comparison reproducible: the folder identity (budget in its unit,
+    e.g. reference evaluations), and from the runs the strategies' hyper-parameters, tasks, seeds, each
+    task's ledger budget (MACs for ``evals``), the machines and the dates they ran."""
     settings: dict[str, Any] = dict(identity)
     settings["strategies"] = {r["strategy"]: r["settings"].get("params", {}) for r in sorted(runs, key=lambda r: r["strategy"])}
     settings["tasks"] = sorted({r["task"] for r in runs})
     settings["seeds"] = sorted({r["seed"] for r in runs})
     settings["budget_per_task"] = {r["task"]: f"{r['budget']:.4g} {r['budget_unit']}" for r in runs}
-    settings["machines"] = sorted({f"{r['machine']['cpu']} ({r['machine']['threads']} torch thread(s) per job)"
-                                   for r in runs if isinstance(r.get("machine"), dict)})
+    machines = [r["machine"] for r in runs if isinstance(r.get("machine"), dict)]
+    settings["machines"] = sorted({f"{m.get('cpu')} ({m.get('threads')} torch thread(s) per job)" for m in machines})
+    settings["dates"] = sorted({str(m.get("date")) for m in machines})
     return settings
 
 
