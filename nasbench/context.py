@@ -19,6 +19,11 @@ Everything a strategy spends is priced by ``ctx``, never declared by the caller:
   ``fbnetv5``): the only declared amount, audited by the runner;
 - ``given`` declares work that is not charged (a pretrained parent): metered into
   ``ledger.given`` and reported by the runner.
+
+Recipes (``nasbench.recipes``): ``evaluate(..., recipe=)`` trains with a recipe of the task's
+``recipe_space()`` (charged the epochs it runs), and ``recommend(arch, recipe)`` records the
+recipe a strategy proposes with an architecture into the runner's ``recipes`` dict (private,
+like the archive), which trains each proposal with it as well.
 """
 from __future__ import annotations
 
@@ -39,6 +44,7 @@ from nasbench.costs import count_macs
 from nasbench.errors import ConfigError, InvalidArchitecture, SearchTimeout
 from nasbench.evaluator import Evaluator, SearchSpace
 from nasbench.ledger import Ledger
+from nasbench.recipes import RecipeSpace, recipe_space
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity, Status
 from nasbench.tasks.base import SearchView, Split
 from nasbench.training import Recipe, mean_loss, recalibrate_batchnorm, train
@@ -61,8 +67,11 @@ class _State:
     evaluators: dict[str, Evaluator]
     deadline: float | None
     on_evaluation: Callable[[Evaluation, Ledger], None] | None
+    #: task -> architecture key -> the recipe the strategy recommends with it (the runner's dict).
+    recipes: dict[str, dict[str, Recipe]] = field(default_factory=dict)
     costs: dict[tuple[str, Architecture], Cost] = field(default_factory=dict)
-    memo: dict[tuple[str, Architecture, Fidelity], Evaluation] = field(default_factory=dict)
+    memo: dict[tuple[str, Architecture, Fidelity, Recipe | None], Evaluation] = field(default_factory=dict)
+    recipe_spaces: dict[str, RecipeSpace | None] = field(default_factory=dict)
     views: dict[str, SearchView] = field(default_factory=dict)
     model_macs: dict[tuple[Any, ...], int] = field(default_factory=dict)
     given: str | None = None
@@ -102,6 +111,9 @@ class SearchContext:
     Read-only: ``space``, ``tasks`` (names), ``task`` (of a single-task search), ``seed``, ``k``,
     ``rng``, and the budget figures ``budget``, ``unit``, ``used``, ``remaining``. After
     ``deadline`` (a ``time.monotonic()`` value) every call raises ``SearchTimeout``.
+
+    ``recipes``: the runner's dict that ``recommend`` fills (task -> architecture key ->
+    ``Recipe``); None gives the context a dict of its own. Never reachable from ``ctx``.
     """
 
     __slots__ = ("__weakref__", "_space", "_tasks", "_seed", "_k", "_rng")
@@ -117,6 +129,7 @@ class SearchContext:
         *,
         deadline: float | None = None,
         on_evaluation: Callable[[Evaluation, Ledger], None] | None = None,
+        recipes: dict | None = None,
     ) -> None:
         if not evaluators:
             raise ConfigError("a search needs at least one task")
@@ -128,7 +141,10 @@ class SearchContext:
         setattr_(self, "_seed", int(seed))
         setattr_(self, "_k", int(k))
         setattr_(self, "_rng", np.random.default_rng(seed))
-        _STATE[self] = _State(ledger, archive, dict(evaluators), deadline, on_evaluation)
+        if recipes is not None and not isinstance(recipes, dict):
+            raise TypeError("recipes must be the runner's dict (or None)")
+        _STATE[self] = _State(ledger, archive, dict(evaluators), deadline, on_evaluation,
+                              recipes=recipes if recipes is not None else {})
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"the search context is read-only ({name!r})")
@@ -222,27 +238,42 @@ class SearchContext:
             state.on_evaluation(evaluation, state.ledger)
 
     # -- evaluations ------------------------------------------------------------------------
-    def evaluate(self, arch: Architecture, task: str | None = None, fidelity: Fidelity | None = None) -> Evaluation:
+    def evaluate(
+        self, arch: Architecture, task: str | None = None, fidelity: Fidelity | None = None, *, recipe: Recipe | None = None
+    ) -> Evaluation:
         """Train ``arch`` at ``fidelity`` (the task's search fidelity by default) and score it on val.
 
         Every call is charged, repeats included: the evaluator's compute in MACs, one query, and
         under the ``seconds`` unit the measured time (a tabular look-up: the simulated training
         time it stands for; a repeat: the first evaluation's recorded time). Raises
         ``BudgetExhausted`` before training when the charge would not fit.
+
+        ``recipe``: train with this member of ``recipe_space(task)`` instead of the shared recipe.
+        Without a ``fidelity`` it trains its whole schedule (``Fidelity(recipe.epochs)``); with
+        one, that schedule stopped after ``fidelity.epochs`` (early stopping). Charged the epochs
+        run. ``ConfigError`` for a recipe outside the space, on a task whose recipe is fixed
+        (NAS-Bench-201), or with more epochs than its schedule.
         """
         state = _open(self)
         self._not_given(state, "ctx.evaluate")
         arch, name = self._check(arch), self._name(task)
         evaluator = state.evaluators[name]
+        if recipe is not None:
+            recipe = self._recipe_space(state, name, "train with a recipe of its own").check(recipe)
+            fidelity = fidelity or Fidelity(recipe.epochs or evaluator.final_fidelity.epochs)
+            if recipe.epochs is not None and fidelity.epochs > recipe.epochs:
+                raise ConfigError(f"fidelity {fidelity.epochs} epochs exceeds the recipe's {recipe.epochs}-epoch schedule")
         fidelity = fidelity or evaluator.search_fidelity
-        key = (name, arch, fidelity)
+        key = (name, arch, fidelity, recipe)
         seconds = None
         if state.ledger.unit == "seconds":
-            seconds = evaluator.simulated_seconds(arch, fidelity)
+            seconds = evaluator.simulated_seconds(arch, fidelity) if recipe is None else None
             if seconds is None and key in state.memo:
                 seconds = state.memo[key].wall_seconds
-        with state.ledger.operation(evaluator.compute(arch, fidelity), queries=1, what=f"evaluate {arch.key}", seconds=seconds):
-            result = evaluator.evaluate(arch, fidelity, self._seed, split="val")
+        with_recipe = {} if recipe is None else {"recipe": recipe}  # evaluators without recipes keep their signature
+        compute = evaluator.compute(arch, fidelity, **with_recipe)
+        with state.ledger.operation(compute, queries=1, what=f"evaluate {arch.key}", seconds=seconds):
+            result = evaluator.evaluate(arch, fidelity, self._seed, split="val", **with_recipe)
         state.memo.setdefault(key, result)
         self._record(state, result)
         return result
@@ -428,6 +459,39 @@ class SearchContext:
         """The shared training recipe of the task's evaluator."""
         state = _open(self)
         return getattr(state.evaluators[self._name(task)], "recipe", Recipe())
+
+    # -- recipes as part of a proposal -----------------------------------------------------
+    def recipe_space(self, task: str | None = None) -> RecipeSpace | None:
+        """The recipes ``evaluate`` and ``recommend`` accept on ``task``; None when the recipe is fixed (a table)."""
+        state = _open(self)
+        return self._space_of(state, self._name(task))
+
+    def recommend(self, arch: Architecture, recipe: Recipe, task: str | None = None) -> None:
+        """Record ``recipe`` as the one ``arch`` should be trained with (free; the latest call wins).
+
+        The runner trains each proposal with its recommended recipe too, beside the shared
+        final recipe, so the report separates what the architecture and the recipe bought.
+        ``ConfigError`` when the recipe is outside ``recipe_space(task)`` or the task has none.
+        """
+        state = _open(self)
+        arch, name = self._check(arch), self._name(task)
+        recipe = self._recipe_space(state, name, "have a recipe recommended").check(recipe)
+        state.recipes.setdefault(name, {})[arch.key] = recipe
+
+    @staticmethod
+    def _space_of(state: _State, name: str) -> RecipeSpace | None:
+        if name not in state.recipe_spaces:
+            evaluator = state.evaluators[name]
+            base = getattr(evaluator, "recipe", None)
+            task = getattr(evaluator, "task", None)
+            state.recipe_spaces[name] = None if base is None or task is None else recipe_space(task, base)
+        return state.recipe_spaces[name]
+
+    def _recipe_space(self, state: _State, name: str, what: str) -> RecipeSpace:
+        space = self._space_of(state, name)
+        if space is None:
+            raise ConfigError(f"task {name!r} cannot {what}: its training recipe is fixed (a tabular benchmark)")
+        return space
 
     # -- results -------------------------------------------------------------------------
     def evaluations(self, task: str | None = None) -> tuple[Evaluation, ...]:

@@ -99,10 +99,15 @@ class Evaluation:
     split: str = "val"
     seed: int = 0
     extra: dict[str, float] = field(default_factory=dict)
+    #: The training recipe's fields when the evaluation trained with a recipe of its own
+    #: (``ctx.evaluate(..., recipe=)``); None: the task's shared recipe.
+    recipe: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.extra, FrozenDict):
             object.__setattr__(self, "extra", FrozenDict(self.extra))
+        if self.recipe is not None and not isinstance(self.recipe, FrozenDict):
+            object.__setattr__(self, "recipe", FrozenDict(self.recipe))
 
     @property
     def ok(self) -> bool:
@@ -123,4 +128,5 @@ class Evaluation:
             "split": self.split,
             "seed": self.seed,
             **({"extra": dict(self.extra)} if self.extra else {}),
+            **({"recipe": dict(self.recipe)} if self.recipe is not None else {}),
         }
