@@ -13,8 +13,9 @@ from typing import Any, Callable, Mapping
 from nasbench.errors import ConfigError
 from nasbench.runner.config import Plan, SearchSpec, Settings, validate
 from nasbench.runner.executors import Executor, InProcess, Lost, make_executor
-from nasbench.runner.jobs import FinalJob, SearchJob, run_final, run_search
-from nasbench.runner.store import ARCHIVE, FINALS_CACHE, RUNS, SEARCHES, ResultStore, first_difference, jsonable
+from nasbench.runner.finals import final_stage
+from nasbench.runner.jobs import SearchJob, run_search
+from nasbench.runner.store import ARCHIVE, RUNS, SEARCHES, ResultStore, first_difference, jsonable
 from nasbench.runner.summary import run_record
 
 Notify = Callable[..., None]
@@ -105,41 +106,9 @@ def run_comparison(plan: Plan, store: ResultStore, executor: Callable[[str], Exe
             notify("search", record=result)
             if result["status"] != "ok":
                 _record(plan, store, specs[jobs[index].spec.key], result, {}, notify)
-    _final_stage(plan, store, specs, {k: v for k, v in searches.items() if v["status"] == "ok"}, executor, notify)
+    ok = {k: v for k, v in searches.items() if v["status"] == "ok"}
+    final_stage(plan, store, ok, executor, notify, lambda key, search, finals: _record(plan, store, specs[key], search, finals, notify))
     return [r for key, r in store.runs().items() if _planned(plan, key)]
-
-
-def _final_stage(plan: Plan, store: ResultStore, specs: Mapping[tuple, SearchSpec],
-                 searches: Mapping[tuple, dict[str, Any]], executor: Callable[[str], Executor], notify: Notify) -> None:
-    """Train every proposal once (cache on disk), then record each run as soon as its finals are in."""
-    s = plan.settings
-    cache = store.finals_cache()
-    needed = {(task, arch, search["seed"]) for search in searches.values()
-              for task, archs in search["proposals"].items() for arch in archs}
-    jobs = [FinalJob(s.space, task, arch, seed, s.job_cpus) for task, arch, seed in sorted(needed)]
-    missing = [job for job in jobs if job.key not in cache]
-    notify("finals", total=len(missing), cached=len(jobs) - len(missing))
-    waiting = {key: search for key, search in searches.items()}
-
-    def record_ready() -> None:
-        for key, search in list(waiting.items()):
-            finals = {t: [cache.get(FinalJob(s.space, t, a, search["seed"], s.job_cpus).key) for a in archs]
-                      for t, archs in search["proposals"].items()}
-            if all(f is not None for fs in finals.values() for f in fs):
-                _record(plan, store, specs[key], search, finals, notify)
-                del waiting[key]
-
-    record_ready()
-    if missing:
-        with executor("final") as pool:
-            for index, result, attempts in pool.map_unordered(run_final, missing):
-                if isinstance(result, Lost):
-                    result = {"arch": missing[index].arch, "task": missing[index].task, "metric": None, "macs": 0,
-                              "status": "failed", "error": result.reason}
-                cache[missing[index].key] = result
-                store.append(FINALS_CACHE, [{"key": missing[index].key, "evaluation": result}])
-                notify("final", key=missing[index].key)
-                record_ready()
 
 
 def _record(plan: Plan, store: ResultStore, spec: SearchSpec, search: dict[str, Any],

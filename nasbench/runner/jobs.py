@@ -7,6 +7,7 @@ test split; only a final job builds the test split.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import signal
 import threading
 import time
@@ -69,15 +70,19 @@ class SearchJob:
 
 @dataclass(frozen=True)
 class FinalJob:
+    """One final training: with the shared final recipe, or (``recipe``) with the one its strategy recommended."""
+
     space: str
     task: str
     arch: str
     seed: int
     job_cpus: int
+    recipe: tuple[tuple[str, Any], ...] | None = None
 
     @property
     def key(self) -> str:
-        return f"{self.task}|{self.arch}|seed{self.seed}"
+        own = "" if self.recipe is None else "|recipe:" + ",".join(f"{k}={v}" for k, v in self.recipe)
+        return f"{self.task}|{self.arch}|seed{self.seed}{own}"
 
 
 def run_search(job: SearchJob) -> dict[str, Any]:
@@ -90,10 +95,10 @@ def run_search(job: SearchJob) -> dict[str, Any]:
     with torch_threads(job.job_cpus):
         space = SPACES.get(job.space)()
         evaluators = {t: get_task(t, splits=SEARCH_SPLITS).evaluator(space) for t in spec.tasks}
-        ledger, archive = Ledger(sum(spec.budgets.values()), spec.unit), Archive()
+        ledger, archive, recipes = Ledger(sum(spec.budgets.values()), spec.unit), Archive(), {}
         start_wall, start_cpu = time.perf_counter(), time.process_time()
         ctx = SearchContext(space, evaluators, ledger, archive, spec.seed, job.k,
-                            deadline=time.monotonic() + job.time_limit)
+                            deadline=time.monotonic() + job.time_limit, recipes=recipes)
         status, proposals = "ok", {}
         try:
             with wall_clock_limit(job.time_limit):
@@ -128,6 +133,8 @@ def run_search(job: SearchJob) -> dict[str, Any]:
         "budget": ledger.budget, "unit": ledger.unit, "used": ledger.used, "macs": ledger.spent.macs,
         "queries": ledger.spent.queries, "wall_seconds": wall, "cpu_seconds": cpu, "expected_seconds": expected,
         "given": given, "stop_reason": _stop_reason(status, ledger), "archive": rows,
+        "recipes": {t: {key: dataclasses.asdict(r) for key, r in recipes.get(t, {}).items() if key in proposals.get(t, [])}
+                    for t in proposals},
         "machine": {"cpu": machine()["cpu"], "threads": job.job_cpus, "date": time.strftime("%Y-%m-%d")},
     }
 
@@ -136,11 +143,18 @@ def run_final(job: FinalJob) -> dict[str, Any]:
     """Train ``job.arch`` with the task's final recipe and score it on the test split."""
     from nasbench.tasks import get_task
 
+    from nasbench.records import Fidelity
+    from nasbench.training import Recipe
+
     with torch_threads(job.job_cpus):
         space = SPACES.get(job.space)()
         evaluator = get_task(job.task, splits=ALL_SPLITS).evaluator(space)
         arch = space.from_key(job.arch)
-        return evaluator.evaluate(arch, evaluator.final_fidelity, job.seed, split="test").to_dict()
+        if job.recipe is None:
+            return evaluator.evaluate(arch, evaluator.final_fidelity, job.seed, split="test").to_dict()
+        recipe = Recipe(**dict(job.recipe))
+        fidelity = Fidelity(recipe.epochs or evaluator.final_fidelity.epochs)
+        return evaluator.evaluate(arch, fidelity, job.seed, split="test", recipe=recipe).to_dict()
 
 
 def _keys(found: Any, task: str, space: Any, tasks: tuple[str, ...]) -> list[str]:

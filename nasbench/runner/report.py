@@ -308,11 +308,29 @@ def plots_block(plots: Sequence[Path | str], base: Path | str | None = None) -> 
 
 
 # -- the report -----------------------------------------------------------------------------------
+def recipe_block(finals: pd.DataFrame | None) -> str:
+    """Architecture vs recipe: each proposal's test metric with the shared final recipe and with the
+    recipe its strategy recommended (strategies that search recipes only); '' when there is none."""
+    if finals is None or "own_recipe_metric" not in finals.columns:
+        return ""
+    own = finals[pd.to_numeric(finals["own_recipe_metric"], errors="coerce").notna()].copy()
+    if own.empty:
+        return ""
+    own["shared"] = pd.to_numeric(own["metric"], errors="coerce")
+    own["own"] = pd.to_numeric(own["own_recipe_metric"], errors="coerce")
+    rows = [[task, strategy, len(g), fmt(g["shared"].mean()), fmt(g["own"].mean()), fmt((g["own"] - g["shared"]).mean())]
+            for (task, strategy), g in own.groupby(["task", "strategy"])]
+    return "\n".join(["## Architecture vs recipe", "",
+                      "Each proposal trained with the shared final recipe (the comparison's column) and with the "
+                      "recipe its strategy recommended: what the architecture search bought, and what the recipe adds.", "",
+                      _md_table(["task", "strategy", "proposals", "shared recipe (mean)", "own recipe (mean)", "recipe gain"], rows), ""])
+
+
 def render(settings: Mapping[str, Any], runs: pd.DataFrame, archive: pd.DataFrame | None = None, *,
            describe_table: pd.DataFrame | None = None, pairwise_table: pd.DataFrame | None = None,
            friedman_result: stats.FriedmanResult | None = None, anytime_table: pd.DataFrame | None = None,
            plots: Sequence[Path | str] = (), plots_base: Path | str | None = None,
-           title: str = "NAS strategy comparison") -> str:
+           title: str = "NAS strategy comparison", finals: pd.DataFrame | None = None) -> str:
     """report.md as a string. Tables not given are computed here from ``runs`` (and ``archive``)."""
     runs = stats.flatten_runs(runs)
     describe_table = stats.describe(runs) if describe_table is None else describe_table
@@ -344,6 +362,7 @@ def render(settings: Mapping[str, Any], runs: pd.DataFrame, archive: pd.DataFram
               "Hypervolume of each run's validation front (1 - validation metric, MACs / reference MACs; "
               "reference point (1, 1)) after each fraction of its budget.", "",
               anytime_block(anytime_table), "",
+              recipe_block(finals),
               "## Compute used", "", compute_block(runs), "",
               "## Compute audit", "", audit_block(runs), "",
               "## Failures", "", failures_block(runs), "",
@@ -421,7 +440,8 @@ def write_report(folder: Path | str, results: "Results | None" = None, *, true_f
     written["stats.csv"] = atomic_write(folder, "stats.csv", csv_text(rows, list(pairwise_table.columns)))
     written["headline.tex"] = atomic_write(folder, "headline.tex", latex_table(describe_table, pairwise_table))
     text = render(res.settings, runs, archive, describe_table=describe_table, pairwise_table=pairwise_table,
-                  friedman_result=friedman_result, anytime_table=anytime, plots=plot_paths, plots_base=folder)
+                  friedman_result=friedman_result, anytime_table=anytime, plots=plot_paths, plots_base=folder,
+                  finals=finals)
     written["report.md"] = atomic_write(folder, "report.md", text)
     written.update({f"plots/{p.name}": p for p in plot_paths})
     return written

@@ -61,7 +61,8 @@ def run_record(search: Mapping[str, Any], task: str, finals: Sequence[Mapping[st
         "finals": [
             {"arch": f["arch"], "metric": f["metric"], "val_metric": val.get(f["arch"]), "macs": f["macs"],
              "params": f.get("params"), "latency_ms": f.get("latency_ms"), "status": f["status"],
-             "on_front": front_of.get(f["arch"], False), "selected": f is selected}
+             "on_front": front_of.get(f["arch"], False), "selected": f is selected,
+             **({"own_recipe_metric": f["own_recipe_metric"]} if "own_recipe_metric" in f else {})}
             for f in finals
         ],
     }
