@@ -52,7 +52,6 @@ ROWS: dict[str, tuple[str, dict[str, Any], str, float]] = {
     "rea warm macs/1000 [macs]": ("rea", {"warm_start": "macs", "warm_start_pool": 1000}, "macs", MACS_BUDGET),
     "optuna tpe [macs]": ("optuna", {"sampler": "tpe"}, "macs", MACS_BUDGET),
     "ls [macs]": ("ls", {}, "macs", MACS_BUDGET),
-    "ls warm synflow/100 [macs]": ("ls", {"warm_start": "synflow", "warm_start_pool": 100}, "macs", MACS_BUDGET),
 }
 #: Pairs shown in the statistics table: those with one of these rows (Holm's correction covers all pairs).
 FOCUS = {"best_test_acc": ("ls", "optuna tpe", "ls [macs]", "optuna tpe [macs]", "rea", "rea [macs]"),
