@@ -9,7 +9,7 @@ from torch import nn
 from nasbench import indicators
 from nasbench.context import SearchContext
 from nasbench.errors import ConfigError
-from nasbench.records import Architecture
+from nasbench.records import Architecture, Fidelity, Status
 from nasbench.tasks.base import Split
 from nasbench.training import Diverged
 from spaces.continuous import ContinuousBox
@@ -66,17 +66,22 @@ class RelativeNAS(Strategy):
 
     Each generation pairs the population at random; both members start from the shared weight
     pool, train one short pass on a random part of the training split (charged), and are
-    compared on validation loss (``objective="single"``) or by Pareto dominance on (validation
-    loss, MACs) with a scalarised tie-break (``"multi"``). The pool takes the slow learner's
-    trained weights, then the fast learner's (which win where both used a parameter); the slow
-    learner moves toward the fast one. On a tabular benchmark (no networks to train) the
-    estimate is the table's low-fidelity validation error, memoised since it cannot change.
+    compared on validation loss: the lower one is the fast learner (``objective="single"``, the
+    paper's). The pool takes the slow learner's trained weights, then the fast learner's (which
+    win where both used a parameter); the slow learner moves toward the fast one. On a tabular
+    benchmark (no networks to train) the estimate is the table's low-fidelity validation error,
+    memoised since it cannot change. Every estimate is recorded in the archive: the member's
+    validation metric after its short pass from the pool (its loss in ``extra``), or the table's.
+
+    ``objective="multi"`` is this project's extension, not the paper's: pairs are judged by
+    Pareto dominance on (validation loss, MACs) with a scalarised tie-break, and the
+    non-dominated final members are proposed (at most K) instead of the best one.
 
     Hyper-parameters:
       population: N, an even number (paper 20).
       generations: upper limit on generations (paper 50); the budget usually ends the search first.
-      objective: ``multi`` (default in comparisons) or ``single``.
-      cost_weight: weight w of MACs in the multi-objective tie-break (objectives scaled by their
+      objective: ``single`` (the paper's) or ``multi`` (this project's multi-objective extension).
+      cost_weight: with ``multi``, weight w of MACs in the tie-break (objectives scaled by their
         spread over the estimates so far); None draws a fresh w ~ U(0, 1) per pair, which pulls
         different pairs toward different parts of the front.
       train_fraction: part of the training split each short pass sees (paper: half, one epoch).
@@ -86,11 +91,12 @@ class RelativeNAS(Strategy):
     """
 
     name = "relative"
-    description = "RelativeNAS slow-fast pairwise learning with a shared weight pool"
+    description = ("RelativeNAS slow-fast pairwise learning with a shared weight pool, judged on val loss (the paper's); "
+                   "objective=multi (Pareto on loss and MACs) is this project's extension")
     parameter_constraints = {
         "population": Interval(int, 2, 10_000),
         "generations": Interval(int, 1, 1_000_000),
-        "objective": Options("multi", "single"),
+        "objective": Options("single", "multi"),
         "cost_weight": [Interval(float, 0.0, 1.0), None],
         "train_fraction": Interval(float, 0.0, 1.0, closed="right"),
         "recalibration_samples": Interval(int, 0, 1_000_000),
@@ -103,7 +109,7 @@ class RelativeNAS(Strategy):
         *,
         population: int = 20,
         generations: int = 50,
-        objective: str = "multi",
+        objective: str = "single",
         cost_weight: float | None = None,
         train_fraction: float = 0.5,
         recalibration_samples: int = 256,
@@ -228,14 +234,22 @@ class WeightPoolPair:
         return estimate_a, estimate_b, a_is_fast
 
     def learn(self, arch: Architecture, part: Split) -> tuple[nn.Module, Estimate]:
-        """``arch`` from the pool after one charged pass over ``part``, with its validation loss."""
+        """``arch`` from the pool after one charged pass over ``part``, with its validation loss.
+
+        Recorded in the archive as an estimate: the validation metric (one more charged pass over
+        the validation split), the loss that judges the pair in ``extra``.
+        """
         ctx, macs = self.ctx, float(self.ctx.cost(arch).macs)
         model = self.pool.extract(arch)
-        try:
-            ctx.train(model, data=part, what=f"relative: short pass of {arch.key}")
-            if self.recalibration_samples:
-                ctx.recalibrate(model, samples=self.recalibration_samples)
-            loss = ctx.validate(model, loss=True)
-        except Diverged:
-            loss = float("inf")
+        loss = float("inf")
+        with ctx.estimate(arch, Fidelity(1, len(part) / len(self.train))) as estimate:
+            try:
+                ctx.train(model, data=part, what=f"relative: short pass of {arch.key}")
+                if self.recalibration_samples:
+                    ctx.recalibrate(model, samples=self.recalibration_samples)
+                loss = ctx.validate(model, loss=True)
+                estimate.metric = ctx.validate(model)
+                estimate.extra = {"val_loss": loss}
+            except Diverged:
+                estimate.status = Status.DIVERGED
         return model, (loss if np.isfinite(loss) else float("inf"), macs)

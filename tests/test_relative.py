@@ -87,12 +87,18 @@ def make_ctx(budget_evals=40, seed=0, k=4):
 
 def test_low_fidelity_estimates_are_memoised_and_proposals_are_the_estimated_front():
     ctx, archive, evaluator = make_ctx()
-    proposals = RelativeNAS.create(population=6).run(ctx)
+    proposals = RelativeNAS.create(population=6, objective="multi").run(ctx)
     archs = [e.arch for e in archive.evaluations()]
     assert len(archs) == len(set(archs)) == evaluator.calls
     assert 1 <= len(proposals) <= ctx.k and set(proposals) <= set(archs)
-    single = RelativeNAS.create(population=6, objective="single").run(make_ctx()[0])
+    single = RelativeNAS.create(population=6).run(make_ctx()[0])
     assert len(single) == 1
+
+
+def test_the_default_is_the_papers_single_objective_and_multi_is_labelled_an_extension():
+    assert RelativeNAS.create().objective == "single"
+    assert "objective=multi" in RelativeNAS.description and "extension" in RelativeNAS.description
+    assert "this project's extension" in RelativeNAS.__doc__
 
 
 def test_relative_learning_improves_the_population_on_the_synthetic_benchmark():
@@ -116,7 +122,7 @@ def test_weight_pool_pairs_train_from_the_pool_charge_every_pass_and_write_back(
     from strategies.relative import WeightPoolPair
 
     space = get_space("mobile")
-    ctx, ledger, _ = search_context(space, {"cls": TrainingEvaluator(space, get_task("cls", SEARCH_SPLITS), latency=False)}, 1e15)
+    ctx, ledger, archive = search_context(space, {"cls": TrainingEvaluator(space, get_task("cls", SEARCH_SPLITS), latency=False)}, 1e15)
     judged = []
     pair = WeightPoolPair(ctx, lambda a, b: judged.append((a, b)) or a[0] <= b[0], 0.1, recalibration_samples=64)
     absorbed = []
@@ -127,7 +133,11 @@ def test_weight_pool_pairs_train_from_the_pool_charge_every_pass_and_write_back(
     assert judged == [(estimate_a, estimate_b)] and a_is_fast == (estimate_a[0] <= estimate_b[0])
     n_part, n_val = round(0.1 * len(ctx.data("train"))), len(ctx.data("val"))
     per_sample = sum(ctx.cost(x).macs for x in (a, b))
-    assert ledger.used == pytest.approx(per_sample * (3 * n_part + 64 + n_val))
+    assert ledger.used == pytest.approx(per_sample * (3 * n_part + 64 + 2 * n_val))  # loss and metric passes
+    recorded = {e.arch: e for e in archive.evaluations()}
+    assert set(recorded) == {a, b} and all(e.ok and e.split == "val" for e in recorded.values())
+    assert [recorded[x].extra["val_loss"] for x in (a, b)] == [estimate_a[0], estimate_b[0]]
+    assert sum(e.compute for e in recorded.values()) == pytest.approx(ledger.used)
     # the slow learner is written back first, so the fast learner's weights win where both trained
     assert [arch for arch, _ in absorbed] == ([b, a] if a_is_fast else [a, b])
     fast_model = absorbed[1][1]
