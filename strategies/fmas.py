@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
 log = logging.getLogger(__name__)
 
 OBJECTIVES = ("macs", "latency")
+#: NSGA-II generations when the budget is not counted in MACs (its cost cannot be planned).
+DEFAULT_GENERATIONS = 8
 ERRORS = ("metric", "loss")
 
 
@@ -36,9 +38,12 @@ class FMAS(Strategy):
 
     1. Parent: the space's largest network, trained on the full training split (charged unless
        ``pretrained_parent``), BatchNorm recalibrated, channels sorted by L1 importance.
-    2. NSGA-II (pymoo ask/tell) over the genotype. A candidate is sliced from the parent (weights
-       copied, nothing trained), its BatchNorm statistics optionally re-estimated on a few training
-       batches, and scored on one random subset of the validation split drawn per search.
+    2. NSGA-II (pymoo ask/tell) over the genotype, for as many generations as the budget pays
+       once the finalists' fine-tuning is set aside. A candidate is sliced from the parent
+       (weights copied, nothing trained), its BatchNorm statistics optionally re-estimated on a
+       few training batches, and scored on one random subset of the validation split drawn per
+       search; that subset metric is recorded in the archive as the candidate's estimate
+       (fidelity 0 epochs: no fine-tuning; ``extra.val_subset`` its share of the split).
        Objectives: (1 - metric, MACs) or (1 - metric, measured latency); the mean task loss can
        stand in for 1 - metric.
     3. The non-dominated candidates, at most K spread along the front, are fine-tuned from their
@@ -46,7 +51,9 @@ class FMAS(Strategy):
        archive) and proposed. When the budget runs out, what was scored so far is used.
 
     Hyper-parameters (defaults sized for the quick preset's 25 evals; arithmetic in docs/fmas.md):
-      population, generations: NSGA-II's population and number of generations (candidates ~ their product).
+      population: NSGA-II's population.
+      generations: NSGA-II's generations; None: as many as the budget pays after the finalists'
+        fine-tuning (8 under a budget not counted in MACs).
       subset_fraction: fraction of the validation split a candidate is scored on.
       recalibration_batches: training batches re-estimating BatchNorm statistics before scoring (0: off).
       objective: ``macs`` or ``latency`` (the space's per-machine latency table).
@@ -65,7 +72,7 @@ class FMAS(Strategy):
 
     parameter_constraints = {
         "population": Interval(int, 2, 100_000),
-        "generations": Interval(int, 1, 1_000_000),
+        "generations": [Interval(int, 1, 1_000_000), None],
         "subset_fraction": Interval(float, 0.0, 1.0, closed="right"),
         "recalibration_batches": Interval(int, 0, 100_000),
         "objective": Options(*OBJECTIVES),
@@ -80,7 +87,7 @@ class FMAS(Strategy):
         self,
         *,
         population: int = 16,
-        generations: int = 8,
+        generations: int | None = None,
         subset_fraction: float = 0.25,
         recalibration_batches: int = 2,
         objective: str = "macs",
@@ -120,12 +127,7 @@ class FMAS(Strategy):
         scored: dict[Architecture, tuple[float, float]] = {}  # (subset error, cost): never paid twice
         with suppress(BudgetExhausted):
             self.evolve(ctx, supernet, subset, scored)
-        if not scored:
-            return []
-        archs = list(scored)
-        F = np.array([scored[a] for a in archs])
-        front = np.flatnonzero(indicators.non_dominated(F))
-        finalists = [archs[i] for i in front[indicators.select_spread(F[front], ctx.k)]]
+        finalists = self._front(ctx, scored)
         for arch in sorted(finalists, key=lambda a: ctx.cost(a).macs):  # cheapest first: most fit the budget
             with suppress(BudgetExhausted):
                 self.finetune(ctx, supernet, arch, scored[arch][0])
@@ -161,24 +163,58 @@ class FMAS(Strategy):
     ) -> None:
         """Step 2: NSGA-II generations, every candidate a parent slice scored without fine-tuning."""
         algorithm = integer_nsga2(ctx.space, self.population)
-        algorithm.setup(integer_problem(ctx.space), termination=MaximumGenerationTermination(self.generations), seed=ctx.seed)
+        generations = self.generations or (DEFAULT_GENERATIONS if ctx.unit != "macs" else 10**6)
+        algorithm.setup(integer_problem(ctx.space), termination=MaximumGenerationTermination(generations), seed=ctx.seed)
         while algorithm.has_next():
             offspring = algorithm.ask()
-            for x in offspring.get("X"):
-                arch = ctx.space.make(x)
+            archs = [ctx.space.make(x) for x in offspring.get("X")]
+            if self.generations is None and ctx.unit == "macs" and not self._affordable(ctx, archs, scored):
+                log.info("fmas: generations end, the rest of the budget fine-tunes the finalists")
+                return
+            for arch in archs:
                 if arch not in scored:
                     scored[arch] = (self.subset_error(ctx, supernet, arch, subset), self.cost(ctx, arch))
-            offspring.set("F", np.array([scored[ctx.space.make(x)] for x in offspring.get("X")]))
+            offspring.set("F", np.array([scored[a] for a in archs]))
             algorithm.tell(infills=offspring)
 
+    def _affordable(self, ctx: SearchContext, archs: list[Architecture], scored: dict[Architecture, tuple[float, float]]) -> bool:
+        """Whether scoring ``archs`` leaves enough to fine-tune K finalists (at the current front's mean MACs)."""
+        n_val, n_train = len(ctx.data("val")), len(ctx.data("train"))
+        per_sample = self.recalibration_batches * ctx.recipe().batch_size + max(1, round(self.subset_fraction * n_val))
+        scoring = sum(ctx.cost(a).macs * per_sample for a in archs if a not in scored)
+        front = self._front(ctx, scored) or archs
+        mean = float(np.mean([ctx.cost(a).macs for a in front]))
+        epochs = self.finetune_epochs or ctx.network_task().search_epochs
+        finetune = ctx.k * mean * (3 * n_train * epochs + ctx.recipe().bn_recalibration_samples + n_val)
+        return scoring + finetune <= ctx.remaining
+
+    @staticmethod
+    def _front(ctx: SearchContext, scored: dict[Architecture, tuple[float, float]]) -> list[Architecture]:
+        """The non-dominated scored candidates, at most K spread along the front (the finalists)."""
+        if not scored:
+            return []
+        archs = list(scored)
+        F = np.array([scored[a] for a in archs])
+        front = np.flatnonzero(indicators.non_dominated(F))
+        return [archs[i] for i in front[indicators.select_spread(F[front], ctx.k)]]
+
     def subset_error(self, ctx: SearchContext, supernet: SlicingSupernet, arch: Architecture, subset: Split) -> float:
-        """1 - metric (or the loss) of ``arch``'s slice on the validation subset, BatchNorm re-estimated first if asked."""
+        """1 - metric (or the loss) of ``arch``'s slice on the validation subset, BatchNorm re-estimated first if asked.
+
+        Recorded as the candidate's estimate: its subset metric (the loss too with ``error=loss``).
+        """
         model = supernet.extract(arch)
-        if self.recalibration_batches:
-            ctx.recalibrate(model, samples=self.recalibration_batches * ctx.recipe().batch_size)
-        if self.error == "loss":
-            return ctx.validate(model, data=subset, loss=True)
-        return 1.0 - ctx.validate(model, data=subset)
+        with ctx.estimate(arch, Fidelity(0)) as estimate:
+            estimate.extra = {"val_subset": len(subset) / len(ctx.data("val")), "parent_charged": float(not self.pretrained_parent)}
+            if self.recalibration_batches:
+                ctx.recalibrate(model, samples=self.recalibration_batches * ctx.recipe().batch_size)
+            metric = ctx.validate(model, data=subset)
+            estimate.metric = metric
+            if self.error == "loss":
+                loss = ctx.validate(model, data=subset, loss=True)
+                estimate.extra = {**estimate.extra, "val_loss": loss}
+                return loss
+        return 1.0 - metric
 
     def cost(self, ctx: SearchContext, arch: Architecture) -> float:
         """The second objective: MACs or the latency table's latency."""

@@ -36,11 +36,18 @@ def charged():
 def test_proposes_at_most_k_finalists_each_fine_tuned_and_recorded(charged):
     ctx, ledger, archive, proposals = charged
     assert 1 <= len(proposals) <= ctx.k and all(SPACE.make(a.genes) == a for a in proposals)
-    finetuned = archive.evaluations("cls")
+    finetuned = [e for e in archive.evaluations("cls") if e.fidelity.epochs > 0]
     assert {e.arch for e in finetuned} == set(proposals)
     assert all(e.ok and e.split == "val" and e.extra["parent_charged"] == 1.0 and e.compute > 0 for e in finetuned)
-    assert set(ctx.front()) <= set(proposals)
     assert ledger.used >= parent_charge(ctx) and ledger.given == []
+
+
+def test_every_scored_candidate_is_recorded_with_its_subset_metric(charged):
+    ctx, _, archive, proposals = charged
+    subset = [e for e in archive.evaluations("cls") if e.fidelity.epochs == 0]
+    assert len(subset) == len({e.arch for e in subset}) >= len(proposals)
+    assert set(proposals) <= {e.arch for e in subset}
+    assert all(e.ok and e.extra["val_subset"] == pytest.approx(0.2, abs=0.01) and e.compute > 0 for e in subset)
 
 
 def test_a_given_parent_is_recorded_as_given_not_charged_and_changes_nothing_else(charged):
@@ -60,7 +67,15 @@ def test_running_out_of_budget_while_scoring_still_proposes_what_was_scored(char
     budget = 1.05 * parent_charge(charged[0])
     _, ledger, archive, proposals = search(budget=budget)
     assert 1 <= len(proposals) <= 2 and ledger.used <= budget
-    assert len(archive) == 0  # no budget left to fine-tune
+    assert all(e.fidelity.epochs == 0 for e in archive.evaluations())  # no budget left to fine-tune
+
+
+def test_by_default_generations_run_until_the_finalists_fine_tuning_is_what_is_left():
+    budget = 2 * search()[1].used  # about twice what two generations and the fine-tuning cost
+    ctx, ledger, archive, proposals = search(budget=budget, generations=None)
+    assert 0.9 * budget <= ledger.used <= budget
+    finetuned = [e for e in archive.evaluations() if e.fidelity.epochs > 0]
+    assert {e.arch for e in finetuned} == set(proposals) and len(proposals) >= 1
 
 
 def test_a_budget_too_small_for_the_parent_proposes_nothing_and_spends_nothing():
