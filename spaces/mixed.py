@@ -13,10 +13,16 @@ widths. Widths are FBNetV2-style channel choices over one shared weight tensor: 
 stage features zero-padded to the largest width (FBNetV2's channel masking), so one head serves
 every width.
 
-Sampling runs only the chosen candidates (hard Gumbel-softmax with a straight-through gate, as
-in GDAS): a chosen block's output is multiplied by its gate, 1 in the forward pass with the
-gradient of the soft Gumbel-softmax weight, so the architecture logits learn from the task loss
-while one network's worth of ops runs per step.
+Two forward passes:
+
+- **soft mixture** (FBNet's): every decision carries Gumbel-softmax weights m; every candidate of
+  every slot runs at the stage's largest width and the slot's output is their m-weighted sum; a
+  stage's width is a channel mask, the m-weighted sum of the width options' masks (FBNetV2's
+  channel masking); its depth is the m-weighted sum of the outputs after 1, 2, ... blocks (the
+  skip candidate). Every candidate runs: ``CostModel.mixture_macs`` is what one sample costs.
+- **hard sample** (straight-through, as GDAS): only the chosen candidates run; a chosen block's
+  output is multiplied by its gate, 1 in the forward pass with the gradient of the soft
+  Gumbel-softmax weight, so the logits learn from the task loss while one network runs.
 """
 from __future__ import annotations
 
@@ -156,9 +162,13 @@ class SlicedConvBN(nn.Module):
         weight = self.conv.weight[:cout] if self.depthwise else self.conv.weight[:cout, :cin]
         y = F.conv2d(x, weight, None, self.conv.stride, self.conv.padding, groups=cin if self.depthwise else 1)
         bn = self.bn
+        momentum = bn.momentum
+        if self.training and momentum is None:  # a cumulative average (BatchNorm recalibration), as nn.BatchNorm2d
+            bn.num_batches_tracked += 1
+            momentum = 1.0 / float(bn.num_batches_tracked)
         y = F.batch_norm(
             y, bn.running_mean[:cout], bn.running_var[:cout], bn.weight[:cout], bn.bias[:cout],
-            self.training, bn.momentum, bn.eps,
+            self.training, momentum, bn.eps,
         )
         return F.relu(y) if self.relu else y
 
@@ -221,13 +231,21 @@ class MixedBackbone(nn.Module):
     def stem_stride(height: int) -> int:
         return 1 if height <= SMALL_INPUT else 2
 
-    def forward(self, x: Tensor, choice: Sequence[int], gates: Sequence[Tensor] | None = None) -> list[Tensor]:
-        """Stage features of ``choice``, each zero-padded to its stage's largest width."""
+    def forward(self, x: Tensor, choice: Sequence[int] | None, gates: Sequence[Tensor] | None = None,
+                mixture: Sequence[Tensor] | None = None) -> list[Tensor]:
+        """Stage features of ``choice`` (or of the soft ``mixture``), each at its stage's largest width.
+
+        ``mixture``: per decision (``decisions`` order) the weights of its options; every candidate
+        runs. Otherwise only ``choice``'s blocks run, ``gates`` multiplying them if given, and the
+        features are zero-padded to the largest widths.
+        """
         conv, *rest = self.stem
         stride = self.stem_stride(x.shape[-2])
         x = F.conv2d(x, conv.weight, None, stride, 1)
         for layer in rest:
             x = layer(x)
+        if mixture is not None:
+            return self._mixture(x, mixture)
         n = per_stage(self.space)
         features = []
         for s, stage in enumerate(self.slots):
@@ -239,6 +257,24 @@ class MixedBackbone(nn.Module):
             if gates is not None:
                 x = x * gate(0) * gate(1)
             features.append(F.pad(x, (0, 0, 0, 0, 0, self.max_widths[s] - cout)))
+        return features
+
+    def _mixture(self, x: Tensor, mixture: Sequence[Tensor]) -> list[Tensor]:
+        """FBNet's soft forward from the stem's output: every candidate, weighted; widths as masks, depth as skips."""
+        n = per_stage(self.space)
+        features = []
+        for s, stage in enumerate(self.slots):
+            m_depth, m_width, *m_blocks = mixture[s * n : (s + 1) * n]
+            cmax = self.max_widths[s]
+            channels = torch.arange(cmax, device=x.device)
+            masks = torch.stack([(channels < w).to(x.dtype) for w in self.space.widths[s]])
+            mask = (m_width.to(x.dtype)[:, None] * masks).sum(dim=0).view(1, cmax, 1, 1)
+            outputs = []
+            for j, slot in enumerate(stage):
+                x = sum(m * block(x, cmax) for m, block in zip(m_blocks[j], slot)) * mask
+                outputs.append(x)
+            x = sum(m * outputs[depth - 1] for m, depth in zip(m_depth, self.space.depths))
+            features.append(x)
         return features
 
 
@@ -259,9 +295,10 @@ class Supernet(nn.Module):
             for name, task in tasks.items()
         })
 
-    def forward(self, x: Tensor, choice: Sequence[int], tasks: Sequence[str], gates: Sequence[Tensor] | None = None) -> dict[str, object]:
-        """One backbone pass for ``choice``, fed to the heads of ``tasks``."""
-        features = self.backbone(x, choice, gates)
+    def forward(self, x: Tensor, choice: Sequence[int] | None, tasks: Sequence[str], gates: Sequence[Tensor] | None = None,
+                mixture: Sequence[Tensor] | None = None) -> dict[str, object]:
+        """One backbone pass for ``choice`` (or the soft ``mixture``), fed to the heads of ``tasks``."""
+        features = self.backbone(x, choice, gates, mixture)
         return {t: self.heads[t](features) for t in tasks}
 
     def head_macs(self, task: str, input_shape: tuple[int, int, int]) -> int:
@@ -282,6 +319,24 @@ class Supernet(nn.Module):
         finally:
             head.train(was_training)
         return int(counter.get_total_flops() // 2)
+
+
+class ChoiceNetwork(nn.Module):
+    """One architecture of the supernet with one task's head, as a network ``ctx`` can recalibrate and validate.
+
+    Shares the supernet's weights (nothing is copied); its ``repr`` names the choice, so the
+    MACs ``ctx`` counts for it are those of this architecture's path.
+    """
+
+    def __init__(self, supernet: Supernet, choice: Sequence[int], task: str) -> None:
+        super().__init__()
+        self.supernet, self.choice, self.task = supernet, tuple(int(c) for c in choice), task
+
+    def forward(self, x: Tensor) -> object:
+        return self.supernet(x, self.choice, (self.task,))[self.task]
+
+    def extra_repr(self) -> str:
+        return f"task={self.task!r}, choice={self.choice}"
 
 
 class CostModel:
@@ -305,6 +360,16 @@ class CostModel:
             "latency": torch.tensor([r.latency_ms for r in rows], dtype=torch.float64).reshape(shape),
             "macs": torch.tensor([float(r.macs) for r in rows], dtype=torch.float64).reshape(shape),
         }
+
+    def mixture_macs(self) -> float:
+        """Backbone MACs of one soft-mixture pass: the stem and every candidate of every slot at the largest widths."""
+        total = float(self.table.stem.macs)
+        cin = (self.space.stem_channels,)
+        for s, widths in enumerate(self.space.widths):
+            i, o = cin.index(max(cin)), widths.index(max(widths))
+            total += float(self.first[s]["macs"][i, o].sum()) + (self.space.max_depth - 1) * float(self.later[s]["macs"][o].sum())
+            cin = widths
+        return total
 
     def of(self, choice: Sequence[int], what: str = "latency") -> float:
         """Exact cost of one choice: stem + its blocks (+ the head's latency for ``latency``)."""

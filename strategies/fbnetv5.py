@@ -7,10 +7,10 @@ from typing import TYPE_CHECKING, Mapping
 import torch
 
 from nasbench.context import SearchContext
-from spaces.mixed import ArchDistribution, Choice, from_arch
+from spaces.mixed import ArchDistribution, from_arch, to_arch
 from strategies.base import Interval, Proposals, Strategy, register
 from strategies.supernet_search import (
-    SCHEDULE_RULE, Schedule, Source, SupernetSearch, check_supernet, fbnet_loss, proposals, supernet_constraints,
+    Sample, Schedule, SupernetSearch, check_supernet, fbnet_loss, proposals, supernet_constraints,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -22,14 +22,23 @@ if TYPE_CHECKING:  # pragma: no cover
 class FBNetV5(Strategy):
     """FBNetV5's task-agnostic search: one supernet and light heads for every task, trained once.
 
-    Each task t keeps one architecture distribution P_t per cost weight beta. Every step samples
-    one architecture from the shared proposal q (the mean of all distributions' per-decision
-    probabilities), so one backbone pass feeds every head whose labels the batch carries. Weight
-    steps (80% part) train the supernet and heads on the sum of those task losses; architecture
-    steps (20% part) run forward only and move each P_t by importance-weighted REINFORCE:
-    grad ~ w (R - b) grad log P_t(a), w = P_t(a) / q(a) (truncated at ``max_weight``),
-    R = L_t * alpha * (log LAT_t(a)) ** beta with the task's own LUT, b a moving average of R.
-    Proposes, per task, each beta's most likely architecture, then samples, at most K.
+    Each task t keeps one architecture distribution P_t per cost weight beta.
+    for each epoch (as many as the budget pays):
+        weight steps (80% part): a ~ q, the shared proposal (per decision, the mean of every
+            distribution's probabilities); one batch of every task's images through a, every
+            head fed; descend the sum of the task losses in the supernet and heads
+        after the warm-up, architecture steps (20% part), forward only: a ~ q; for every task t
+            and beta: R = L_t(a) * alpha * (log LAT_t(a)) ** beta with the task's own LUT,
+            w = P_t(a) / q(a) (truncated at ``max_weight``), b_t a moving average of R;
+            descend w (R - b_t) log P_t(a) in theta_t
+    propose, per task, each beta's most likely architecture, then samples, at most K; record each
+    proposal's validation metric with the supernet's weights (recalibrated BN)
+
+    Every task's distribution moves at every step, as in the paper, which trains one
+    pseudo-labelled image set for all tasks: here tasks reading the same images (det and seg)
+    share a batch, and a task with images of its own (cls) brings its own batch to every step, so
+    a multitask search gives each task as many steps as its single-task search; what grows with
+    the tasks is a backbone pass per image source and the light heads.
 
     Hyper-parameters: as ``dnas`` (epochs, warmup, batch sizes, alpha, betas, cost, theta_lr, lut),
     plus ``baseline_momentum`` of the moving-average baselines, ``max_weight``, and ``head_width``,
@@ -43,11 +52,10 @@ class FBNetV5(Strategy):
         "baseline_momentum": Interval(float, 0.0, 1.0, closed="left"),
         "max_weight": Interval(float, 1.0, 1e6),
     }
-    parameter_rules = (SCHEDULE_RULE,)
     multitask = True
 
     def __init__(
-        self, *, epochs: int = 20, warmup: int = 5, batch_size: int = 64, arch_batch_size: int = 16,
+        self, *, epochs: int | None = None, warmup: float = 0.25, batch_size: int = 64, arch_batch_size: int = 16,
         alpha: float = 0.2, betas: tuple[float, ...] = (0.0, 0.6, 2.0, 6.0), cost: str = "latency",
         theta_lr: float = 0.01, lut: str = "cached", baseline_momentum: float = 0.9, max_weight: float = 5.0,
         head_width: int = 16,
@@ -77,28 +85,39 @@ class FBNetV5(Strategy):
                     logit.copy_(torch.stack(ps).mean(dim=0).log())
             return q
 
-        def propose(source: Source) -> Choice:
-            return proposal().sample(ctx.rng)
+        def propose() -> Sample:
+            return Sample(choice=proposal().sample(ctx.rng))
 
-        def arch_step(source: Source, inputs, targets, tau: float) -> None:
+        def arch_step(batches, tau: float) -> None:
             q = proposal()
-            choice = q.sample(ctx.rng)
-            with run.charge(source, choice, len(inputs), 1, "supernet forward for REINFORCE"), torch.no_grad():
-                losses = run.losses(source, inputs, targets, choice)
-            log_q = q.log_prob(choice).detach()
+            sample = Sample(choice=q.sample(ctx.rng))
+            with run.charge(batches, sample, 1, "supernet forward for REINFORCE"), torch.no_grad():
+                losses = run.losses(batches, sample)
+            log_q = q.log_prob(sample.choice).detach()
             objective = torch.zeros(())
-            for task in source.tasks:
-                cost = run.costs[task].of(choice, run.cost) * (1000.0 if run.cost == "latency" else 1e-3)
+            for task, loss in losses.items():
+                cost = run.costs[task].of(sample.choice, run.cost) * (1000.0 if run.cost == "latency" else 1e-3)
                 for i, (beta, theta) in enumerate(zip(self.betas, thetas[task])):
-                    reward = float(fbnet_loss(losses[task], cost, self.alpha, beta))
+                    reward = float(fbnet_loss(loss, cost, self.alpha, beta))
                     b = baselines.setdefault((task, i), reward)
-                    log_p = theta.log_prob(choice)
+                    log_p = theta.log_prob(sample.choice)
                     weight = math.exp(min(float(log_p.detach() - log_q), math.log(self.max_weight)))
                     objective = objective + weight * (reward - b) * log_p
                     baselines[task, i] = self.baseline_momentum * b + (1 - self.baseline_momentum) * reward
+                self.updates_[task] += 1
             optimizer.zero_grad(set_to_none=True)
             objective.backward()
             optimizer.step()
 
-        run.train(run.plan(from_arch(ctx.space, ctx.space.reference()), 1), propose, arch_step)
-        return {t: proposals(ctx.space, ds, ctx.k, ctx.rng) for t, ds in thetas.items()}
+        self.updates_ = {t: 0 for t in ctx.tasks}  # architecture steps that moved each task's distributions
+        reference = Sample(choice=from_arch(ctx.space, ctx.space.reference()))
+        run.train(run.plan(reference, reference, 1, lambda: sum(run.proposals_reserve(ds, ctx.k, t) for t, ds in thetas.items())),
+                  propose, arch_step)
+        self.steps_ = {"weight": run.weight_steps, "arch": run.arch_steps, "epochs": run.epochs}
+        found = {t: proposals(ctx.space, ds, ctx.k, ctx.rng) for t, ds in thetas.items()}
+        for task, archs in found.items():
+            argmax = {b: to_arch(ctx.space, d.argmax()) for b, d in zip(self.betas, thetas[task])}
+            for arch in sorted(archs, key=lambda a: run.estimate_macs(from_arch(ctx.space, a), task)):  # cheapest first
+                betas = [b for b, a in argmax.items() if a == arch]
+                run.estimate(arch, task, {"beta": betas[0]} if betas else {"sampled": 1.0})
+        return found

@@ -80,3 +80,42 @@ def test_cost_model_exact_and_expected(space, table):
     assert model.expected(dist.probs()) < start
     smallest = space.make(space.bounds[0])
     assert model.of(dist.argmax(), "macs") == table.backbone_macs(space, smallest)
+
+
+def test_soft_mixture_runs_every_candidate_and_costs_the_mixture_macs(space, table):
+    task = get_task("det")
+    net = Supernet(space, {"det": task}, 1).eval()
+    dist = ArchDistribution(space)
+    _, _, soft = dist.gumbel(5.0, torch.Generator().manual_seed(0))
+    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+        features = net.backbone(torch.zeros(1, *task.input_shape), None, mixture=soft)
+    assert counter.get_total_flops() // 2 == CostModel(space, table).mixture_macs()
+    assert [f.shape[1] for f in features] == [max(w) for w in space.widths]
+
+
+def test_a_one_hot_mixture_is_the_chosen_network():
+    space = MobileSpace(**{**SMALL, "depths": (1, 2)})
+    task = get_task("cls")
+    net = Supernet(space, {"cls": task}, 1).eval()
+    rng = np.random.default_rng(3)
+    x = task.split("val").inputs[:4]
+    for _ in range(3):
+        choice = from_arch(space, space.sample(rng))
+        onehot = [torch.nn.functional.one_hot(torch.tensor(c), d.options).float() for c, d in zip(choice, decisions(space))]
+        with torch.no_grad():
+            hard, soft = net.backbone(x, choice), net.backbone(x, None, mixture=onehot)
+        for h, s in zip(hard, soft):
+            assert torch.allclose(h, s, atol=1e-5)
+
+
+def test_soft_step_trains_every_candidate_and_reaches_every_logit(space):
+    task = get_task("cls")
+    net, dist = Supernet(space, {"cls": task}, 1), ArchDistribution(space)
+    _, _, soft = dist.gumbel(1.0, torch.Generator().manual_seed(0))
+    x, y = task.split("train").inputs[:8], task.split("train").targets
+    task.loss(net(x, None, ["cls"], mixture=soft)["cls"], {"label": y["label"][:8]}).backward()
+    assert all(block.depthwise.conv.weight.grad is not None for block in net.backbone.slots[0][0])
+    # widths and first slots; later slots and depths start as identities (equal outputs, zero gradient)
+    n = 2 + space.max_depth
+    learning = [dist.logits[s * n + i] for s in range(len(space.widths)) for i in (1, 2)]
+    assert all(theta.grad is not None and theta.grad.abs().sum() > 0 for theta in learning)
