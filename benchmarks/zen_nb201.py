@@ -138,7 +138,7 @@ def compare_runs(seeds: int, out: str, workers: int, strategies: tuple[str, ...]
     settings = Settings(strategies=strategies, tasks=(DATASET,), space="nb201", budget=100, budget_unit="queries",
                         seeds=seeds, k=10)
     start = time.perf_counter()
-    _, store, runs = compare(settings, out, executor="process" if workers > 1 else "inprocess", workers=workers)
+    _, store, runs = compare(settings, out, executor="pool", workers=workers)
     searches = store.searches()
     store.close()
     seconds = time.perf_counter() - start

@@ -1,7 +1,6 @@
 """Zen-NAS / ZenDet: mutation-only evolution maximising a data-free proxy under MACs constraints."""
 from __future__ import annotations
 
-import functools
 import hashlib
 import heapq
 import inspect
@@ -193,7 +192,8 @@ class ZenNAS(AskTellStrategy):
     def setup(self, ctx: SearchContext) -> None:
         self.proxy_ = Drawn(get_proxy(self.proxy_for(ctx.task)), self.score_seed, self.score_cache)
         self.pool_ = [ctx.space.sample(ctx.rng) for _ in range(self.range_samples)]
-        self.macs_ = backbone_macs(ctx)
+        measure, known = backbone_macs(ctx), {}
+        self.macs_ = lambda arch: known[arch] if arch in known else known.setdefault(arch, measure(arch))
         limits = np.quantile([self.macs_(a) for a in self.pool_], self.quantiles(ctx.k))
         self.levels_ = [_Population(float(limit)) for limit in limits]
         self.size_: int | None = None if self.population == "auto" else int(self.population)
@@ -217,13 +217,17 @@ class ZenNAS(AskTellStrategy):
             return []  # over the constraint: rejected before any score is paid
         return [child]
 
-    def assess(self, ctx: SearchContext, arch: Architecture) -> float:
-        if arch not in self.scores_:
-            self.scores_[arch] = ctx.score(arch, self.proxy_)
+    def assess(self, ctx: SearchContext, arch: Architecture) -> float | None:
+        """The child's score, or None when it was scored before (the levels already hold it or anything better)."""
+        if arch in self.scores_:
+            return None
+        self.scores_[arch] = ctx.score(arch, self.proxy_)
         return self.scores_[arch]
 
-    def tell(self, ctx: SearchContext, archs: list[Architecture], results: list[float]) -> None:
+    def tell(self, ctx: SearchContext, archs: list[Architecture], results: list[float | None]) -> None:
         for arch, score in zip(archs, results):
+            if score is None:
+                continue
             macs = self.macs_(arch)
             for level in self.levels_:
                 if macs <= level.limit:
@@ -260,7 +264,7 @@ def backbone_macs(ctx: SearchContext) -> Callable[[Architecture], float]:
     from spaces.latency_lut import load_table
 
     table, space = load_table(ctx.space, ctx.network_task()), ctx.space
-    return functools.lru_cache(maxsize=None)(lambda arch: table.backbone_macs(space, arch))
+    return lambda arch: table.backbone_macs(space, arch)
 
 
 # -- scores: one draw per network, kept per machine --------------------------------------------
