@@ -42,7 +42,8 @@ class DNAS(Strategy):
     architecture is the argmax of theta + Gumbel noise, which does not depend on the temperature
     (the Gumbel-max trick), so annealing only reshapes its gradients. The task's own loss stands
     for CE on det and seg. ``trace_`` holds, per epoch, the temperature and the mean entropies
-    (nats per decision) of the mixture weights m, of P_theta and of the sampled architectures.
+    (nats per decision) of the mixture weights m, of P_theta and of the sampled architectures;
+    ``argmax_`` each beta's most likely architecture.
 
     Hyper-parameters:
       mixture: ``soft`` (FBNet's) or ``hard`` (straight-through sampling, this project's variant).
@@ -117,7 +118,7 @@ class DNAS(Strategy):
             for e in sorted(stats)
         ]
         found = proposals(ctx.space, thetas, ctx.k, ctx.rng)
-        argmax = {self.betas[i]: to_arch(ctx.space, t.argmax()) for i, t in enumerate(thetas)}
+        argmax = self.argmax_ = {self.betas[i]: to_arch(ctx.space, t.argmax()) for i, t in enumerate(thetas)}
         for arch in sorted(found, key=lambda a: run.estimate_macs(from_arch(ctx.space, a), task)):  # cheapest first: most fit
             betas = [b for b, a in argmax.items() if a == arch]
             run.estimate(arch, task, {"beta": betas[0]} if betas else {"sampled": 1.0})
