@@ -28,7 +28,7 @@ def import_optuna() -> Any:
         import optuna
     except ImportError:
         raise ConfigError(f"strategy 'optuna' needs the optuna package: {INSTALL}") from None
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # trial-by-trial logs and FAIL warnings are the runner's business
     return optuna
 
 
