@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import collections
-from typing import TYPE_CHECKING, Mapping
 
 from deap import base, tools
 
@@ -10,10 +9,6 @@ from nasbench.context import SearchContext
 from nasbench.records import Architecture, Evaluation
 from strategies import warm_start
 from strategies.base import AskTellStrategy, Interval, register
-
-if TYPE_CHECKING:  # pragma: no cover
-    from nasbench.tasks.base import Task
-    from spaces.base import SearchSpace
 
 
 class _Fitness(base.Fitness):
@@ -31,7 +26,7 @@ class _Member:
 
 
 @register
-class RegularizedEvolution(AskTellStrategy):
+class RegularizedEvolution(warm_start.WarmStartable, AskTellStrategy):
     """Ageing evolution (Real et al. 2019, Algorithm 1): mutate the best of a random sample, retire the oldest.
 
     population <- P random architectures, each trained (or, with a warm start, the P best of
@@ -58,10 +53,6 @@ class RegularizedEvolution(AskTellStrategy):
         self.sample = sample
         self.warm_start = warm_start
         self.warm_start_pool = warm_start_pool
-
-    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
-        super().check(space, tasks, k)
-        warm_start.check(self.name, self.warm_start, space)
 
     def setup(self, ctx: SearchContext) -> None:
         self.members_: collections.deque[_Member] = collections.deque()

@@ -3,16 +3,11 @@ arXiv 2005.02960 "Local Search is State of the Art for NAS Benchmarks")."""
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Mapping
 
 from nasbench.context import SearchContext
 from nasbench.records import Architecture, Evaluation
 from strategies import warm_start
 from strategies.base import AskTellStrategy, Boolean, Interval, register
-
-if TYPE_CHECKING:  # pragma: no cover
-    from nasbench.tasks.base import Task
-    from spaces.base import SearchSpace
 
 
 def _value(evaluation: Evaluation) -> float:
@@ -21,7 +16,7 @@ def _value(evaluation: Evaluation) -> float:
 
 
 @register
-class LocalSearch(AskTellStrategy):
+class LocalSearch(warm_start.WarmStartable, AskTellStrategy):
     """Local search over the space's one-change neighbourhood, with random restarts (White et al. 2021).
 
     repeat:
@@ -55,10 +50,6 @@ class LocalSearch(AskTellStrategy):
         self.full_neighbourhood = full_neighbourhood
         self.warm_start = warm_start
         self.warm_start_pool = warm_start_pool
-
-    def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
-        super().check(space, tasks, k)
-        warm_start.check(self.name, self.warm_start, space)
 
     # -- the hooks ------------------------------------------------------------------------
     def setup(self, ctx: SearchContext) -> None:

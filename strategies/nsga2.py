@@ -5,7 +5,7 @@ Also the integer-genotype machinery every pymoo algorithm here uses (``integer_p
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2 as _PymooNSGA2
@@ -23,9 +23,6 @@ from nasbench.records import Architecture, Evaluation
 from spaces.base import SearchSpace
 from strategies import warm_start
 from strategies.base import AskTellStrategy, Interval, register
-
-if TYPE_CHECKING:  # pragma: no cover
-    from nasbench.tasks.base import Task
 
 
 class CanonicalRepair(Repair):
@@ -72,7 +69,7 @@ def integer_nsga2(space: SearchSpace, population: int, eta_crossover: float = 3.
 
 
 @register
-class NSGA2(AskTellStrategy):
+class NSGA2(warm_start.WarmStartable, AskTellStrategy):
     """Non-dominated sorting GA (Deb et al. 2002) on (validation error, MACs), through pymoo's ask/tell.
 
     population <- N random architectures (pymoo's integer sampling, canonical, no duplicates), or with a
@@ -104,10 +101,6 @@ class NSGA2(AskTellStrategy):
         self.eta_mutation = eta_mutation
         self.warm_start = warm_start
         self.warm_start_pool = warm_start_pool
-
-    def check(self, space: SearchSpace, tasks: Mapping[str, "Task"], k: int) -> None:
-        super().check(space, tasks, k)
-        warm_start.check(self.name, self.warm_start, space)
 
     def setup(self, ctx: SearchContext) -> None:
         initial = warm_start.initial(ctx, self.warm_start, self.warm_start_pool, self.population)

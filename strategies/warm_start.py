@@ -55,6 +55,17 @@ def pool_rule(population: str) -> Rule:
                 f"warm_start_pool >= {population}")
 
 
+class WarmStartable:
+    """Mixin of a strategy with the warm-start parameters: refuses, before any compute, a proxy the space cannot score."""
+
+    name: str
+    warm_start: str | None
+
+    def check(self, space: "SearchSpace", tasks: Mapping[str, Any], k: int) -> None:
+        super().check(space, tasks, k)  # type: ignore[misc]
+        check(self.name, self.warm_start, space)
+
+
 def check(strategy: str, proxy: str | None, space: "SearchSpace") -> None:
     """``ConfigError`` (one line) when ``proxy`` cannot score architectures of ``space``."""
     if proxy is None:
