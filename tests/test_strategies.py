@@ -125,8 +125,8 @@ def test_bad_hyper_parameters_are_one_line_errors_naming_strategy_parameter_and_
 
 
 def test_cross_parameter_rules_name_every_parameter():
-    with pytest.raises(ConfigError, match=r"parameters warmup=2, epochs=2 are invalid; valid: warmup < epochs"):
-        get_strategy("fbnetv5").create(epochs=2, warmup=2)
+    with pytest.raises(ConfigError, match=r"parameters warm_start_pool=5, population=10 are invalid; valid: warm_start_pool >= population"):
+        get_strategy("rea").create(population=10, warm_start_pool=5)
 
 
 @pytest.mark.parametrize("name", sorted(load_all()))
