@@ -116,8 +116,9 @@ def time_scores(n: int) -> None:
 def precompute(workers: int, chunk: int, limit: int | None = None) -> None:
     scores = table()
     space, _, strategy, _ = _setup()
-    todo = [i for i in range(N_CELLS) if f"{space.from_index(i).key}@{strategy.score_seed}" not in scores][:limit]
-    print(f"{N_CELLS - len(todo)} of {N_CELLS} cells already in {scores.path}; scoring {len(todo)} with {workers} workers")
+    missing = [i for i in range(N_CELLS) if f"{space.from_index(i).key}@{strategy.score_seed}" not in scores]
+    todo = missing[:limit]
+    print(f"{N_CELLS - len(missing)} of {N_CELLS} cells already in {scores.path}; scoring {len(todo)} with {workers} workers")
     start = time.perf_counter()
     parts = [todo[i : i + chunk] for i in range(0, len(todo), chunk)]
     with multiprocessing.get_context("spawn").Pool(workers) as pool:
