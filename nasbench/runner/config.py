@@ -11,11 +11,16 @@ import os
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
+import numpy as np
+
 from nasbench.errors import ConfigError
 from nasbench.registry import SPACES, STRATEGIES, TASKS
 from nasbench.runner.fingerprint import code_fingerprint, run_fingerprint, versions
 
 BUDGET_UNITS = ("evals", "macs", "seconds", "queries")
+#: Random architectures whose mean evaluation compute converts a ``queries`` budget to MACs.
+QUERY_SAMPLES = 200
+_MEAN_QUERY: dict[tuple[str, str, int], float] = {}
 SEARCH_SPLITS = ("train", "val")
 
 #: Upper bounds of the sizes a user can ask for (generous; they stop typos, not real work).
@@ -168,9 +173,22 @@ def validate(settings: Settings) -> Plan:
 
 
 def _budgets(settings: Settings, space: Any, evaluators: Mapping[str, Any], in_macs: bool) -> tuple[dict[str, float], str]:
-    """Each task's ledger budget and unit: ``evals`` become MACs of the reference's trainings, and so do
-    ``queries`` for a strategy that counts in MACs (the same compute as that many reference queries)."""
-    if settings.budget_unit == "evals" or (settings.budget_unit == "queries" and in_macs):
+    """Each task's ledger budget and unit. ``evals`` become MACs of the reference's trainings; for a strategy
+    that counts in MACs, ``queries`` become the MACs that many queries cost on average (the same compute
+    the query-counting strategies get, whichever architectures they query)."""
+    if settings.budget_unit == "evals":
         reference = space.reference()
         return {t: settings.budget * ev.compute(reference, ev.search_fidelity) for t, ev in evaluators.items()}, "macs"
+    if settings.budget_unit == "queries" and in_macs:
+        return {t: settings.budget * mean_query_compute(space, ev) for t, ev in evaluators.items()}, "macs"
     return {t: float(settings.budget) for t in evaluators}, settings.budget_unit
+
+
+def mean_query_compute(space: Any, evaluator: Any, samples: int = QUERY_SAMPLES) -> float:
+    """Mean MACs of one search-fidelity evaluation over ``samples`` random architectures (seed 0), cached."""
+    key = (space.name, evaluator.task_name, samples)
+    if key not in _MEAN_QUERY:
+        rng = np.random.default_rng(0)
+        _MEAN_QUERY[key] = float(np.mean([evaluator.compute(space.sample(rng), evaluator.search_fidelity)
+                                          for _ in range(samples)]))
+    return _MEAN_QUERY[key]
