@@ -49,20 +49,18 @@ def compare(settings: Settings, out: Path | str, *, executor: str = "inprocess",
             notify: Notify = _silent, beside: bool = False, **options: Any) -> tuple[Plan, ResultStore, list[dict[str, Any]]]:
     """Validate ``settings``, open (lock) ``out`` and run what is missing; the caller closes the returned store.
 
-    Final evaluations of tabular tasks are look-ups: they run in this process whatever ``executor`` says.
+    One executor serves both stages (every search ends before the first final training starts, so no
+    search shares a worker with test data); final evaluations of tabular tasks are look-ups and run
+    in this process whatever ``executor`` says.
     """
     the_plan = validate(settings)
     if executor != "inprocess" and not (executor == "pool" and workers == 1):
         _check_installed(settings)
     store = ResultStore.open_for(Path(out), the_plan.identity, beside)
-
-    def make(stage: str) -> Executor:
-        if stage == "final" and set(settings.tasks) <= the_plan.tabular:
-            return InProcess()
-        return make_executor(executor, workers, **options)
-
     try:
-        return the_plan, store, run_comparison(the_plan, store, make, notify)
+        with make_executor(executor, workers, **options) as pool:
+            finals = InProcess() if set(settings.tasks) <= the_plan.tabular else pool
+            return the_plan, store, run_comparison(the_plan, store, pool, finals, notify)
     except BaseException:
         store.close()
         raise
@@ -79,7 +77,7 @@ def _check_installed(settings: Settings) -> None:
                                   "find it: declare it as an entry point (see README, Plug-ins) or use --workers 1")
 
 
-def run_comparison(plan: Plan, store: ResultStore, executor: Callable[[str], Executor],
+def run_comparison(plan: Plan, store: ResultStore, searcher: Executor, finisher: Executor,
                    notify: Notify = _silent) -> list[dict[str, Any]]:
     """Run what is missing from ``store`` and return the run records of ``plan`` (stored and new)."""
     s = plan.settings
@@ -96,8 +94,8 @@ def run_comparison(plan: Plan, store: ResultStore, executor: Callable[[str], Exe
     notify("plan", searches=len(to_search), runs=sum(len(spec.tasks) for spec in todo), k=s.k)
     specs = {spec.key: spec for spec in todo}
     jobs = [SearchJob(spec, s.space, s.k, s.time_limit, s.job_cpus) for spec in to_search]
-    with executor("search") as pool:
-        for index, result, attempts in pool.map_unordered(run_search, jobs):
+    if jobs:
+        for index, result, attempts in searcher.map_unordered(run_search, jobs):
             if isinstance(result, Lost):
                 result = _lost_search(jobs[index].spec, result)
             result["attempts"] = attempts
@@ -107,7 +105,7 @@ def run_comparison(plan: Plan, store: ResultStore, executor: Callable[[str], Exe
             if result["status"] != "ok":
                 _record(plan, store, specs[jobs[index].spec.key], result, {}, notify)
     ok = {k: v for k, v in searches.items() if v["status"] == "ok"}
-    final_stage(plan, store, ok, executor, notify, lambda key, search, finals: _record(plan, store, specs[key], search, finals, notify))
+    final_stage(plan, store, ok, finisher, notify, lambda key, search, finals: _record(plan, store, specs[key], search, finals, notify))
     return [r for key, r in store.runs().items() if _planned(plan, key)]
 
 

@@ -13,7 +13,7 @@ from nasbench.runner.jobs import FinalJob, run_final
 from nasbench.runner.store import FINALS_CACHE, ResultStore
 
 
-def final_stage(plan: Plan, store: ResultStore, searches: Mapping[tuple, dict[str, Any]], executor: Callable[[str], Executor],
+def final_stage(plan: Plan, store: ResultStore, searches: Mapping[tuple, dict[str, Any]], executor: Executor,
                 notify: Callable[..., None], record: Callable[[tuple, dict[str, Any], dict[str, list]], None]) -> None:
     """Train every proposal once (cache on disk), then record each run as soon as its finals are in."""
     cache = store.finals_cache()
@@ -30,16 +30,14 @@ def final_stage(plan: Plan, store: ResultStore, searches: Mapping[tuple, dict[st
                 del waiting[key]
 
     record_ready()
-    if missing:
-        with executor("final") as pool:
-            for index, result, attempts in pool.map_unordered(run_final, missing):
-                if isinstance(result, Lost):
-                    result = {"arch": missing[index].arch, "task": missing[index].task, "metric": None, "macs": 0,
-                              "status": "failed", "error": result.reason}
-                cache[missing[index].key] = result
-                store.append(FINALS_CACHE, [{"key": missing[index].key, "evaluation": result}])
-                notify("final", key=missing[index].key)
-                record_ready()
+    for index, result, attempts in executor.map_unordered(run_final, missing) if missing else ():
+        if isinstance(result, Lost):
+            result = {"arch": missing[index].arch, "task": missing[index].task, "metric": None, "macs": 0,
+                      "status": "failed", "error": result.reason}
+        cache[missing[index].key] = result
+        store.append(FINALS_CACHE, [{"key": missing[index].key, "evaluation": result}])
+        notify("final", key=missing[index].key)
+        record_ready()
 
 
 def final_jobs(plan: Plan, search: Mapping[str, Any]) -> list[FinalJob]:

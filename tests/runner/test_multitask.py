@@ -38,7 +38,7 @@ def compare(folder, tasks=("a", "b")):
     the_plan = validate(Settings(strategies=("random", "shared"), tasks=tasks, space="toy", budget=10, seeds=2, k=3))
     with ResultStore(folder) as store:
         store.open(the_plan.identity)
-        return the_plan, run_comparison(the_plan, store, lambda stage: InProcess())
+        return the_plan, run_comparison(the_plan, store, InProcess(), InProcess())
 
 
 def test_one_search_per_seed_with_the_summed_budget_and_a_record_per_task(shared, tmp_path):
