@@ -75,6 +75,11 @@ class OptunaSampler(AskTellStrategy):
     def check(self, space: "SearchSpace", tasks: Mapping[str, "Task"], k: int) -> None:
         super().check(space, tasks, k)
         import_optuna()
+        if self.sampler == "cmaes":
+            try:
+                import cmaes  # noqa: F401  (Optuna's CMA-ES sampler imports it lazily, mid-search)
+            except ImportError:
+                raise ConfigError(f"optuna's cmaes sampler needs the cmaes package: {INSTALL}") from None
 
     def genes_as(self) -> str:
         """How genes are given to Optuna: ``categorical`` or ``int``."""

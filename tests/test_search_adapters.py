@@ -43,14 +43,16 @@ CASES = [
 ]
 
 
-def _needs(name):
+def _needs(name, params=None):
     if name == "optuna":
         pytest.importorskip("optuna")
+        if (params or {}).get("sampler") == "cmaes":
+            pytest.importorskip("cmaes")
 
 
 @pytest.mark.parametrize("name,params", CASES)
 def test_spends_only_through_ctx_within_the_ledger_and_fills_the_archive(name, params):
-    _needs(name)
+    _needs(name, params)
     _, ledger, archive, proposals = run(name, **params)
     assert ledger.used <= ledger.budget
     assert ledger.remaining < max(e.compute for e in archive.evaluations())  # stopped only when nothing fitted
@@ -60,7 +62,7 @@ def test_spends_only_through_ctx_within_the_ledger_and_fills_the_archive(name, p
 
 @pytest.mark.parametrize("name,params", CASES)
 def test_same_seed_same_evaluations_other_seed_others(name, params):
-    _needs(name)
+    _needs(name, params)
     keys = [[e.arch for e in run(name, seed=seed, **params)[2].evaluations()] for seed in (5, 5, 6)]
     assert keys[0] == keys[1]
     assert keys[0] != keys[2]
