@@ -227,11 +227,12 @@ class Predictor:
                 loss.backward()
                 optimizer.step()
 
-    def predict(self, X: np.ndarray) -> np.ndarray:
-        """Predicted accuracy (members' mean) of every row of ``X``."""
+    def predict(self, X: np.ndarray, optimism: float = 0.0) -> np.ndarray:
+        """Predicted accuracy (members' mean, plus ``optimism`` x their standard deviation) of every row of ``X``."""
         with torch.no_grad():
-            out = self.net(torch.as_tensor(X, dtype=torch.float32)).mean(0)
-        return out.numpy() * self.y_std + self.y_mean
+            out = self.net(torch.as_tensor(X, dtype=torch.float32))
+        score = out.mean(0) + (optimism * out.std(0) if optimism and self.members > 1 else 0.0)
+        return score.numpy() * self.y_std + self.y_mean
 
 
 # -- the strategy ------------------------------------------------------------------------------
@@ -265,6 +266,10 @@ class FBNetV3(Strategy):
       cost_range: (low, high) MACs as fractions of the largest network's MACs (the largest among the
         upper-bound genotype and the pretraining candidates).
       hidden, members: predictor width and ensemble size.
+      optimism: a batch is ranked by the members' mean plus this many standard deviations (an
+        upper confidence bound; 0: the mean, as the paper's single predictor).
+      local: share of each batch taken from offspring of the best measured candidates (scored by the
+        predictor) instead of the Sobol pool; elites, children: how many parents, children each.
       population, generations: the genetic search on the predictor, per constraint.
     """
 
@@ -290,6 +295,7 @@ class FBNetV3(Strategy):
                                 and 0.0 <= v[0] < v[1] <= 1.0, "(low, high) with 0 <= low < high <= 1"),
         "hidden": Interval(int, 4, 1024),
         "members": Interval(int, 1, 16),
+        "optimism": Interval(float, 0.0, 10.0),
         "population": Interval(int, 4, 10_000),
         "generations": Interval(int, 0, 10_000),
         "local": Interval(float, 0.0, 1.0),
@@ -307,8 +313,8 @@ class FBNetV3(Strategy):
                  batch: int = 8, rungs: tuple[float, ...] = (1.0, 2.0), calibration_share: float = 0.3,
                  rank_threshold: float = 0.8, promote: int = 2,
                  search_recipe: bool = True, cost_range: tuple[float, float] = (0.0, 1.0), hidden: int = 64,
-                 members: int = 3, population: int = 32, generations: int = 12, local: float = 0.5, elites: int = 5,
-                 children: int = 32) -> None:
+                 members: int = 5, optimism: float = 1.0, population: int = 32, generations: int = 12, local: float = 0.5,
+                 elites: int = 1, children: int = 32) -> None:
         self.pool_size = pool_size
         self.pretrain = pretrain
         self.pretrain_samples = pretrain_samples
@@ -324,6 +330,7 @@ class FBNetV3(Strategy):
         self.cost_range = cost_range
         self.hidden = hidden
         self.members = members
+        self.optimism = optimism
         self.population = population
         self.generations = generations
         self.local = local
@@ -563,12 +570,13 @@ class FBNetV3(Strategy):
         if n_local:
             kids = [c for c in dict.fromkeys(self._offspring(ctx)) if c not in self.measured_]
             if kids:
-                predicted = self.predictor_.predict(self.encoder_(kids))
+                predicted = self.predictor_.predict(self.encoder_(kids), self.optimism)
                 chosen = [kids[i] for i in np.argsort(-predicted, kind="stable")[:n_local]]
         fresh = [c for c in fresh if c not in chosen]
         if fresh:
-            predicted = self.predictor_.predict(self.encoder_(fresh))
-            chosen += [fresh[i] for i in np.argsort(-predicted, kind="stable")[: self.batch - len(chosen)]]
+            predicted = self.predictor_.predict(self.encoder_(fresh), self.optimism)
+            order = np.argsort(-predicted, kind="stable")
+            chosen += [fresh[i] for i in order[: self.batch - len(chosen)]]
         return chosen
 
     def _offspring(self, ctx: SearchContext) -> list[Candidate]:

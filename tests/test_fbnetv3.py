@@ -106,7 +106,8 @@ def test_nb201_searches_architectures_at_the_tables_fidelity():
 @pytest.mark.parametrize("bad", [
     {"pool_size": 0}, {"pretrain": 1}, {"proxies": "synflow"}, {"proxy_share": 0.9}, {"batch": 0},
     {"rungs": ()}, {"rungs": (0.0, 1.0)}, {"rank_threshold": 2.0}, {"cost_range": (0.5, 0.2)},
-    {"cost_range": (0.0, 1.5)}, {"members": 0}, {"local": 1.5}, {"pool_size": 64, "pretrain_samples": 128},
+    {"cost_range": (0.0, 1.5)}, {"members": 0}, {"local": 1.5}, {"optimism": -1.0}, {"elites": 0},
+    {"pool_size": 64, "pretrain_samples": 128},
     {"batch": 2, "promote": 3},
 ])
 def test_bad_parameters_are_refused(bad):
