@@ -39,7 +39,7 @@ from nasbench.ledger import Ledger  # noqa: E402
 from nasbench.nb201_table import accuracy_column, cost_table  # noqa: E402
 from nasbench.tasks import get_task  # noqa: E402
 from spaces import get_space  # noqa: E402
-from strategies.fbnetv3 import Encoder, FBNetV3, Predictor, sobol_candidates  # noqa: E402
+from strategies.fbnetv3 import Candidate, Encoder, FBNetV3, Predictor, sobol_candidates  # noqa: E402
 
 VARIANTS = ("none", "free", "free+synflow")
 
@@ -62,8 +62,6 @@ def main() -> None:
     macs = np.asarray(costs[f"{args.dataset}_macs"], dtype=float)
     params = np.asarray(costs[f"{args.dataset}_params"], dtype=float)
     encode = Encoder(space.choices, None)
-    from strategies.fbnetv3 import Candidate
-
     X = encode([Candidate(space.from_index(i)) for i in range(len(val))])
     # SynFlow through a search context with a budget nothing exhausts: the same code path and seed as a search.
     task = get_task(args.dataset, splits=("train", "val"))

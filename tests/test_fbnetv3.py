@@ -10,7 +10,7 @@ from nasbench.registry import STRATEGIES
 from nasbench.tasks import SEARCH_SPLITS, get_task
 from nasbench.trained import TrainingEvaluator
 from spaces import get_space
-from strategies.fbnetv3 import Candidate, Encoder, FBNetV3, Predictor, sobol_candidates
+from strategies.fbnetv3 import Encoder, FBNetV3, Predictor, sobol_candidates
 from synthetic import SyntheticEvaluator, ToySpace, search_context
 
 FAST = {"pool_size": 256, "pretrain_samples": 128, "members": 2, "population": 16, "generations": 3, "children": 8}
