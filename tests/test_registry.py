@@ -79,3 +79,12 @@ def test_in_process_registration_refuses_a_taken_name():
     reg.register(PluginSearch)
     with pytest.raises(TypeError, match="taken by"):
         reg.register(type("Other", (Strategy,), {"name": "plugin-search", "search": lambda self, ctx: []}))
+
+
+def test_every_built_in_strategy_space_and_task_describes_itself_for_the_list():
+    from nasbench.registry import SPACES, STRATEGIES, TASKS
+
+    for registry, text in ((STRATEGIES, lambda c: c.description), (TASKS, lambda c: c.description),
+                           (SPACES, lambda c: c.__doc__)):
+        for name in registry.names():
+            assert (text(registry.get(name)) or "").strip(), f"{name} has nothing for --list to print"

@@ -159,6 +159,7 @@ class DetectionTask(DigitsTask):
     """Find every digit on a canvas: its box and class; metric: COCO mAP@[.5:.95]."""
 
     name = "det"
+    description = "box and class of every digit on a 24x24 canvas of 1-3 digits; COCO mAP@[.5:.95] (pycocotools)"
     metric_name = "mAP"
     num_classes = 10
     input_shape = (1, CANVAS_SIZE, CANVAS_SIZE)

@@ -30,6 +30,7 @@ class SegmentationTask(DigitsTask):
     """Label every canvas pixel as background or the digit whose stroke it belongs to; metric: mIoU."""
 
     name = "seg"
+    description = "per-pixel label (background or which digit) of a 24x24 canvas of 1-3 digits; mIoU over 11 classes"
     metric_name = "mIoU"
     num_classes = 11
     input_shape = (1, CANVAS_SIZE, CANVAS_SIZE)
