@@ -41,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", help=f"starting settings ({', '.join(PRESETS)}); default quick (nb201 with --benchmark nb201); flags override it")
     p.add_argument("--benchmark", help=f"{' or '.join(BENCHMARKS)}: a space with its default tasks and budget unit")
     p.add_argument("--space", help="search space (see --list); overrides the benchmark's")
-    p.add_argument("--strategies", help="comma-separated strategy names (see --list), or 'all'")
+    p.add_argument("--strategies", help="comma-separated strategy names (see --list), or 'all': every strategy that fits the space")
     p.add_argument("--tasks", help="comma-separated tasks (see --list): cls,det,seg on the embedded benchmark, cifar10,... on nb201")
     p.add_argument("--dataset", dest="tasks", help="alias of --tasks for nb201")
     p.add_argument("--budget", type=float, help="compute budget per (strategy, task, seed), in --budget-unit")
@@ -135,6 +135,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _fitting_strategies(space_name: str) -> list[str]:
+    """Every registered strategy whose required capabilities the space offers (``--strategies all``)."""
+    from nasbench.registry import SPACES, STRATEGIES
+
+    if space_name not in SPACES:
+        raise ConfigError(f"unknown space {space_name!r}; choose from {', '.join(SPACES.names())}")
+    offered = SPACES.get(space_name)().capabilities
+    names = [n for n in STRATEGIES.names() if STRATEGIES.get(n).requires <= offered]
+    left_out = [n for n in STRATEGIES.names() if n not in names]
+    if left_out:
+        print(f"all: {len(names)} strategies fit space {space_name!r}; left out: {', '.join(left_out)}", file=sys.stderr)
+    return names
+
+
 def settings_from(args: argparse.Namespace) -> tuple[Any, str, int]:
     """The validated ``Settings``, the preset's name and the worker count from parsed flags."""
     from nasbench.registry import STRATEGIES
@@ -153,7 +167,7 @@ def settings_from(args: argparse.Namespace) -> tuple[Any, str, int]:
     workers = values["workers"]
     if not (isinstance(workers, int) and 1 <= workers <= LIMITS["workers"]):
         raise ConfigError(f"workers must be an integer in [1, {LIMITS['workers']}], got {workers!r}")
-    names = STRATEGIES.names() if values["strategies"] == "all" else _split(values["strategies"])
+    names = _fitting_strategies(space) if values["strategies"] == "all" else _split(values["strategies"])
     params = parse_params(args.param)
     if args.lut:
         for name in names:

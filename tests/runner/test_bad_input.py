@@ -117,6 +117,17 @@ def test_misfits_on_nb201_fail_before_compute(tmp_path, capsys):
     assert "more than K=2" in err
 
 
+def test_all_means_the_strategies_that_fit_the_space(capsys):
+    from nasbench.cli import _parser, settings_from
+
+    settings, _, _ = settings_from(_parser().parse_args(["--benchmark", "nb201", "--strategies", "all"]))
+    assert {"random", "rea", "zen", "fbnetv3"} <= set(settings.strategies)
+    assert not {"dnas", "fbnetv5", "fmas"} & set(settings.strategies)
+    assert "left out: dnas, fbnetv5, fmas" in capsys.readouterr().err
+    settings, _, _ = settings_from(_parser().parse_args(["--strategies", "all"]))
+    assert {"dnas", "fbnetv5", "fmas", "zen"} <= set(settings.strategies) and "ls" not in settings.strategies
+
+
 @pytest.fixture
 def written(toy_benchmark, tmp_path):
     """A results folder holding one finished comparison."""
