@@ -532,11 +532,11 @@ class FBNetV3(Strategy):
         self.measured_, self.evals_, self.constraints_ = {}, {}, None
         self._setup(ctx)
         self.fitted_ = False
-        top = len(self.ladder_) - 1
         first = self.pool_[: self.batch]
         if first and len(self.ladder_) > 1:
             self._evaluate(ctx, first[0], 0)
-            self._afford_ladder(ctx)
+            self._afford_ladder(ctx)  # may collapse the ladder to one rung
+        top = len(self.ladder_) - 1
         for c in first:  # the first batch at every rung: the early-stopping correlation needs both
             for rung in range(len(self.ladder_)):
                 if rung not in self.measured_.get(c, {}):

@@ -196,3 +196,38 @@ def test_an_unaffordable_ladder_collapses_to_the_search_epochs_and_arch_only_use
     final = ctx.recipe_space().default()
     assert len(archive) >= 2 and all(e.evaluation.recipe == final.to_dict() for e in archive)
     assert recipes == {} and ledger.used <= ledger.budget
+
+
+@pytest.fixture
+def long_blobs(example_plugin):
+    """The plug-in's blobs task searched at 2 epochs of an 8-epoch final schedule: an early-stopping ladder of 2 and 4."""
+    from nasbench.registry import TASKS
+    from nasbench_plugin_example import Blobs
+
+    class LongBlobs(Blobs):
+        name, description = "longblobs", "blobs, searched at 2 of 8 epochs"
+        search_epochs, final_epochs = 2, 8
+
+    TASKS.register(LongBlobs, "longblobs")
+    yield
+    TASKS.unregister("longblobs")
+
+
+@pytest.mark.parametrize("share, budget, rungs", [(0.3, 30, 1), (1.0, 100, 2)])
+def test_runs_to_its_finalists_whether_the_ladder_is_kept_or_collapsed(long_blobs, tmp_path, share, budget, rungs):
+    """The ladder is kept when its calibration fits in ``calibration_share`` of the budget, collapsed to one
+    rung otherwise, and the search reaches its finalists and proposals either way."""
+    import csv
+    import json
+
+    from nasbench.cli import main
+
+    out = tmp_path / "out"
+    assert main(["--space", "tiny", "--tasks", "longblobs", "--strategies", "fbnetv3", "--budget", str(budget),
+                 "--seeds", "1", "--k", "2", "--executor", "inprocess", "--no-progress", "--out", str(out),
+                 "--param", f"fbnetv3.calibration_share={share}", "--param", "fbnetv3.pool_size=64",
+                 "--param", "fbnetv3.pretrain_samples=16", "--param", "fbnetv3.proxies=()", "--param", "fbnetv3.batch=4"]) == 0
+    (row,) = csv.DictReader(open(out / "summary.csv"))
+    assert row["status"] == "ok" and float(row["compute_used"]) > 0.75 * float(row["budget"]), row["stop_reason"]
+    epochs = {json.loads(line)["fidelity"]["epochs"] for line in open(out / "archive.jsonl")}
+    assert epochs == ({2} if rungs == 1 else {2, 4})

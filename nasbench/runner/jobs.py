@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import logging
 import signal
 import threading
 import time
@@ -25,6 +26,8 @@ from nasbench.runner.config import SEARCH_SPLITS, SearchSpec
 from nasbench.runner.fingerprint import machine
 
 ALL_SPLITS = ("train", "val", "test")
+
+log = logging.getLogger(__name__)
 
 
 @contextlib.contextmanager
@@ -113,6 +116,7 @@ def run_search(job: SearchJob) -> dict[str, Any]:
             status = f"failed: BudgetExhausted escaped the search: {exc}"
         except BaseException as exc:  # noqa: BLE001 - a plug-in's sys.exit or crash is a failed run, not ours
             status = f"failed: {type(exc).__name__}: {_one_line(exc)}"
+            log.info("%s seed %d failed; traceback:", spec.strategy, spec.seed, exc_info=True)
         wall, cpu = time.perf_counter() - start_wall, time.process_time() - start_cpu
     for task, archs in proposals.items():
         if len(archs) > job.k and status == "ok":
