@@ -1,4 +1,4 @@
-"""NAS-Bench-201 baselines against the published table (issue: NB201 as ground truth).
+"""NAS-Bench-201 baselines against the published table (NB201 as ground truth).
 
 Run: python benchmarks/nb201_baselines.py [--seeds 100] [--dataset cifar10] [--strategies random,rea,nsga2]
     [--variant relative:objective=single ...] [--doc docs/nb201_baselines.md]
@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT))
 from nasbench.runner.compare import compare  # noqa: E402
 from nasbench.runner.config import Settings  # noqa: E402
 
-#: NAS-Bench-201 paper, CIFAR-10 test accuracy after 12,000 simulated seconds (METHODS.md).
+#: NAS-Bench-201 paper, CIFAR-10 test accuracy after 12,000 simulated seconds (Dong & Yang 2020, Table 5).
 PUBLISHED = {"optimum": "94.37", "rea": "93.92 ± 0.30", "random": "93.70 ± 0.36", "reinforce": "93.85 ± 0.37", "bohb": "93.61 ± 0.52"}
 
 

@@ -1,4 +1,4 @@
-"""Proxy quality: rank correlation of the data-free proxies with trained accuracy (issue 4).
+"""Proxy quality: rank correlation of the data-free proxies with trained accuracy.
 
 Run: python benchmarks/proxy_quality.py [--cells 1000] [--archs 50] [--parts nb201,embedded]
 (a) nb201: every proxy on the same random cells, against the 200-epoch test accuracy of
@@ -41,7 +41,7 @@ SINGLE = ("zen", "zendet", "synflow", "macs", "params")
 COMBINED = ("synflow+macs", "zendet+macs", "zen+params")
 DATASETS = ("cifar10", "cifar100", "imagenet16")
 TASKS = ("cls", "det", "seg")
-#: Published Spearman with final accuracy on NAS-Bench-201 CIFAR-10 (METHODS.md section 5).
+#: Published Spearman with final accuracy on NAS-Bench-201 CIFAR-10 (Abdelfattah et al. 2021; Lin et al. 2021).
 PUBLISHED = {"zen": (0.10, 0.40), "synflow": (0.74, 0.76), "macs": (0.72, 0.80)}
 BEST_PUBLISHED_DATA_FREE = 0.89
 #: Cells of the residual-links-kept Zen ablation (cifar10).

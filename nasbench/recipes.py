@@ -12,7 +12,7 @@ lr             [1e-3, 1e-2], log (AdamW)      [0.01, 0.15] (RMSProp/SGD)
 weight_decay   [1e-5, 1e-3], log              [1e-5, 5e-5] (SGD-style L2)
 label_smoothing [0, 0.2]                      fixed 0.1 in the paper's training recipe
 mixup          alpha in [0, 0.4]              mixup ratio [0, 0.4]
-cutmix         probability in [0, 0.5]        not searched (asked for by the issue)
+cutmix         probability in [0, 0.5]        not searched (added: common in current recipes)
 ema            off / on (horizon 20% steps)   on / off
 epochs         [final / 2, final], integer    not searched (the final budget caps it here)
 ============== ============================== =========================================

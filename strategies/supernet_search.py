@@ -12,7 +12,7 @@
   validation estimates are set aside; a given number of epochs is cut to the budget.
 - Ledger: a step is charged (``ctx.charge``) the MACs of what ran, computed by the space's cost
   model (a sampled backbone from the latency table's exact MACs, or every candidate of a soft
-  mixture, plus the heads fed) times the batch, times 3 when it back-propagates (DESIGN's
+  mixture, plus the heads fed) times the batch, times 3 when it back-propagates (the ledger's
   training-step rule), once when it only runs forward; the runner audits these declared charges.
 - Estimates: each proposal's network, its weights inherited from the supernet, gets its
   BatchNorm statistics recalibrated and its validation metric measured through ``ctx`` (priced

@@ -1,4 +1,4 @@
-"""Issue 16's black-box additions on the synthetic benchmark: the Optuna and pymoo adapters, local
+"""The black-box additions on the synthetic benchmark: the Optuna and pymoo adapters, local
 search and the zero-cost warm starts of rea and nsga2 (budget through ctx, determinism, charges, checks)."""
 import sys
 

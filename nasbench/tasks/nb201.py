@@ -35,7 +35,7 @@ COLUMNS = {("val", SEARCH_FIDELITY.epochs): "val_12ep", ("test", FINAL_FIDELITY.
 #: A training step costs a forward and a backward pass: about 3 forward passes.
 TRAINING_PASSES = 3
 #: The published search budget: 12,000 simulated seconds of 12-epoch training per CIFAR-10 run
-#: (Dong & Yang, NAS-Bench-201, ICLR 2020; docs/METHODS.md), which buys about 100 queries.
+#: (Dong & Yang, NAS-Bench-201, ICLR 2020), which buys about 100 queries.
 PUBLISHED_BUDGET_SECONDS = 12_000.0
 PUBLISHED_BUDGET_QUERIES = 100
 
