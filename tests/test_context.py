@@ -193,7 +193,7 @@ def test_no_ledger_archive_evaluator_or_test_data_is_reachable_from_a_trained_ta
     ctx, _, _ = search_context(space, {"cls": evaluator}, 1e15, k=3)
     ctx.cost(space.reference())
     view = ctx.network_task()
-    assert len(ctx.data("train")) and len(ctx.data("val")) and view.input_shape == (1, 8, 8)
+    assert len(ctx.data("train")) and len(ctx.data("val")) and view.input_shape == task.input_shape
     assert_closed(ctx)
     assert task.splits == ("train", "val") and "test" not in task._built
     with pytest.raises(ConfigError, match="test"):
@@ -304,7 +304,7 @@ def test_train_charges_what_the_model_costs_not_what_a_caller_would_declare(cls_
         ctx.train(model, macs_per_sample=ctx.cost(small).macs, data=part)
     assert ledger.used == 0
     ctx.train(model, data=part, epochs=2)
-    macs = count_macs(model, (1, 8, 8))
+    macs = count_macs(model, ctx.network_task().input_shape)
     assert macs == ctx.cost(large).macs > ctx.cost(small).macs
     assert ledger.spent.macs == 3 * macs * 64 * 2
     ctx.recalibrate(model, samples=32)

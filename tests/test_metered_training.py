@@ -31,7 +31,7 @@ def test_the_test_split_is_not_open_to_a_search():
 def test_training_recalibration_and_validation_are_charged_by_the_model_cost():
     ctx, ledger, _ = make_ctx()
     model, macs = small(ctx)
-    assert count_macs(model, (1, 8, 8)) == macs
+    assert count_macs(model, ctx.network_task().input_shape) == macs
     data = ctx.data("train").subset(range(128))
     before = ctx.validate(model, loss=True)
     ctx.train(model, epochs=2, data=data)

@@ -98,7 +98,7 @@ def test_zen_scores_the_network_without_residual_links():
     plain = space.backbone(arch, get_task("cls"), residual=False)
     assert any(getattr(m, "residual", False) for m in with_links.modules())
     assert not any(getattr(m, "residual", False) for m in plain.modules())
-    assert space.build(arch, get_task("cls"))(torch.randn(2, 1, 8, 8)).shape == (2, 10)  # build(arch, task) unchanged
+    assert space.build(arch, get_task("cls"))(torch.randn(2, *get_task("cls").input_shape)).shape == (2, 10)  # build(arch, task) unchanged
     plain_nb201 = NB201Space().backbone(NB201Space().make((3,) * 6), nb201_subject(DEAD_CELL).task, residual=False)
     assert all(b.shortcut is None for b in plain_nb201.modules() if hasattr(b, "shortcut"))
 

@@ -8,19 +8,20 @@ import torch.nn.functional as F
 
 from nasbench.tasks import get_task
 from nasbench.tasks.base import Split
+from nasbench.tasks.warped import CANVAS, COUNTS
 
 
 def test_split_sizes_and_normalisation():
     task = get_task("cls")
-    assert [len(task.split(name)) for name in ("train", "val", "test")] == [1078, 359, 360]
+    assert [len(task.split(name)) for name in ("train", "val", "test")] == [COUNTS[s] for s in ("train", "val", "test")]
     train = task.split("train").inputs
-    assert train.shape[1:] == (1, 8, 8)
+    assert train.shape[1:] == (1, CANVAS, CANVAS) == task.input_shape
     assert abs(train.mean().item()) < 1e-4 and abs(train.std().item() - 1) < 1e-4
 
 
 def test_head_maps_features_to_class_logits():
     head = get_task("cls").head((16, 24, 32, 48), (1, 2, 4, 8))
-    features = [torch.randn(5, c, 8 // s, 8 // s) for c, s in zip((16, 24, 32, 48), (1, 2, 4, 8))]
+    features = [torch.randn(5, c, 16 // s, 16 // s) for c, s in zip((16, 24, 32, 48), (1, 2, 4, 8))]
     assert head(features).shape == (5, 10)
 
 
