@@ -30,7 +30,7 @@ from nasbench.tasks.digits import load_pools
 #: Canvas side in pixels.
 CANVAS = 24
 #: Images per split.
-COUNTS = {"train": 3000, "val": 1000, "test": 5000}
+COUNTS = {"train": 2000, "val": 1000, "test": 5000}
 SEED = 0
 
 
