@@ -159,7 +159,7 @@ def summarise(record: dict[str, Any]) -> dict[str, Any]:
         "seeds": search.shape[1] if len(complete) else 0,
         "icc": icc1(search) if len(complete) else float("nan"),
         "seed_sd": float(np.sqrt(((search - search.mean(axis=1, keepdims=True)) ** 2).sum()
-                                 / max(1, search.size - len(complete)))) if len(complete) else float("nan"),
+                                 / (search.size - len(complete)))) if search.size > len(complete) else float("nan"),
         "val_range": (min(mean_search), max(mean_search)) if mean_search else (float("nan"),) * 2,
         "spearman": spearman(mean_search, finals),
         "final_range": (min(finals), max(finals)) if finals else (float("nan"),) * 2,
@@ -175,7 +175,10 @@ def summarise(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def verdict(ok: bool) -> str:
+def verdict(value: float, ok: bool) -> str:
+    """``met``, ``missed``, or ``n/a`` when a smoke run is too small to give the figure (NaN)."""
+    if math.isnan(value):
+        return "n/a"
     return "met" if ok else "**missed**"
 
 
@@ -185,20 +188,20 @@ def task_table(s: dict[str, Any]) -> str:
     rows = [
         ("architecture signal: ICC(1) of the val metric", f">= {TARGETS['icc']}",
          f"{s['icc']:.3f} ({s['archs'] - s['failed']} archs x {s['seeds']} seeds; seed sd {s['seed_sd']:.4f}, "
-         f"arch means {s['val_range'][0]:.3f}-{s['val_range'][1]:.3f})", verdict(s["icc"] >= TARGETS["icc"])),
+         f"arch means {s['val_range'][0]:.3f}-{s['val_range'][1]:.3f})", verdict(s["icc"], s["icc"] >= TARGETS["icc"])),
         ("fidelity: Spearman(search val, final test)", f">= {TARGETS['spearman']}", f"{s['spearman']:.3f}",
-         verdict(s["spearman"] >= TARGETS["spearman"])),
+         verdict(s["spearman"], s["spearman"] >= TARGETS["spearman"])),
         ("headroom: reference final test", f"<= {TARGETS['reference']}", f"{s['reference']:.4f}",
-         verdict(s["reference"] <= TARGETS["reference"])),
+         verdict(s["reference"], s["reference"] <= TARGETS["reference"])),
         ("headroom: best - worst final test", f">= {TARGETS['spread']:.2f}",
-         f"{s['spread']:.3f} ({s['final_range'][0]:.3f}-{s['final_range'][1]:.3f})", verdict(s["spread"] >= TARGETS["spread"])),
+         f"{s['spread']:.3f} ({s['final_range'][0]:.3f}-{s['final_range'][1]:.3f})", verdict(s["spread"], s["spread"] >= TARGETS["spread"])),
         ("resolution: 1 / test size", f"<= {TARGETS['resolution']}", f"{s['resolution']:.5f} ({sizes['test']} test samples)",
-         verdict(s["resolution"] <= TARGETS["resolution"])),
+         verdict(s["resolution"], s["resolution"] <= TARGETS["resolution"])),
         ("cost: reference search eval, median of 3 (s)", f"<= {SEARCH_SECONDS.get(s['task'], float('nan')):g}",
-         f"{s['search_seconds']:.2f}", verdict(s["search_seconds"] <= SEARCH_SECONDS.get(s["task"], float("inf")))),
+         f"{s['search_seconds']:.2f}", verdict(s["search_seconds"], s["search_seconds"] <= SEARCH_SECONDS.get(s["task"], float("inf")))),
         ("cost: reference final eval (s)", f"<= {FINAL_SECONDS:g}",
          f"{s['final_seconds']:.1f} (slowest of the archs: {s['final_seconds_max']:.1f})",
-         verdict(s["final_seconds"] <= FINAL_SECONDS)),
+         verdict(s["final_seconds"], s["final_seconds"] <= FINAL_SECONDS)),
     ]
     rows += [(f"proxy {p}: Spearman with final test", "(none)", f"{rho:.3f}", "") for p, rho in s["proxies"].items()]
     lines = [

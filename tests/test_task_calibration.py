@@ -1,0 +1,27 @@
+"""The statistics of benchmarks/task_calibration.py: ICC(1) and its guards."""
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+_spec = importlib.util.spec_from_file_location("task_calibration", Path(__file__).resolve().parents[1] / "benchmarks" / "task_calibration.py")
+calibration = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(calibration)
+
+
+def test_icc1_by_hand():
+    # means 1.5, 3.5, 5.5: MSB = 2 x 8 / 2 = 8; MSW = 6 x 0.25 / 3 = 0.5; ICC = 7.5 / 8.5
+    assert calibration.icc1(np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])) == pytest.approx(7.5 / 8.5)
+
+
+def test_icc1_is_one_without_seed_noise_and_about_zero_without_architecture_signal():
+    assert calibration.icc1(np.array([[0.1, 0.1, 0.1], [0.5, 0.5, 0.5]])) == pytest.approx(1.0)
+    noise = np.random.default_rng(0).normal(size=(200, 3))
+    assert abs(calibration.icc1(noise)) < 0.1
+
+
+def test_icc1_needs_two_architectures_and_two_seeds():
+    assert math.isnan(calibration.icc1(np.ones((1, 3)))) and math.isnan(calibration.icc1(np.ones((5, 1))))
+    assert math.isnan(calibration.icc1(np.ones((4, 3))))
