@@ -5,13 +5,14 @@ One sample is one digit, rotated, scaled, sheared, shifted and elastically disto
 and Gaussian pixel noise. The label is the digit's class. A split draws from its own pool only
 (``digits.load_pools``), every digit of the pool equally often, so no test digit appears in a
 training or validation image; the generator is seeded per split, so the splits are the same in
-every process. Rendering is batched through ``affine_grid``/``grid_sample`` and takes well under
-a second per split.
+every process. Rendering is batched through ``affine_grid``/``grid_sample`` and takes about a
+second per split.
 
 Why this design: on the native 8x8 images the classifier saturates (0.97-0.997 test accuracy)
-and the choices of the mobile space barely matter. Larger, distorted, cluttered images make
-the receptive field, depth and width matter, and a test split many times the pool's size
-makes one test image move the accuracy by well under 0.001.
+and the choices of the mobile space barely matter. On larger, distorted, cluttered images the
+kernel size and the depth of a network change how fast it learns, and a test split many times
+the pool's size makes one test image move the accuracy by well under 0.001. The settings were
+chosen by measurement (``docs/task_calibration.md``).
 """
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ from nasbench.tasks.digits import load_pools
 
 #: Canvas side in pixels.
 CANVAS = 24
-#: Images per split.
+#: Images per split: the training split is what one search epoch costs (1 ms a sample for the
+#: reference on one thread), the test split is read only by final evaluations.
 COUNTS = {"train": 2000, "val": 1000, "test": 5000}
 SEED = 0
 
@@ -41,7 +43,8 @@ class Distortion:
     ``side``: the digit's side on the canvas in pixels (the 8x8 source is 8 px);
     ``rotation``: degrees either way; ``shear``: horizontal shear factor either way;
     ``shift``: pixels the digit's centre moves from the canvas centre, either way, per axis;
-    ``elastic``: displacement, in pixels, of a smooth random field (4x4 control points, bicubic);
+    ``elastic``: standard deviation, in pixels, of a smooth random displacement (drawn at 4x4
+    control points, interpolated bicubically);
     ``fragments``: distractors per image (inclusive range), each a 3-5 px window of another
     digit warped like a digit and placed anywhere, at ``fragment_intensity`` of full ink;
     ``noise``: standard deviation of the per-image Gaussian pixel noise, drawn from [0, noise].
