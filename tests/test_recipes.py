@@ -208,37 +208,40 @@ def cls_ctx(budget=1e15, **kwargs):
 def test_a_recipe_is_charged_the_epochs_it_runs():
     ctx, ledger, archive = cls_ctx()
     arch = ctx.space.make([0] * ctx.space.n_genes)
-    short = dataclasses.replace(ctx.recipe_space().default(), epochs=5)
-    e5 = ctx.evaluate(arch, fidelity=Fidelity(1, 0.1), recipe=short)
+    final = get_task("cls").final_epochs
+    whole = dataclasses.replace(ctx.recipe_space().default(), epochs=final)
+    one = ctx.evaluate(arch, fidelity=Fidelity(1, 0.1), recipe=whole)  # early stopping: 1 of the epochs
     used = ledger.used
-    assert used == e5.compute
-    e1 = ctx.evaluate(arch, fidelity=Fidelity(2, 0.1), recipe=short)  # early stopping: 2 of 5 epochs
-    assert ledger.used - used == pytest.approx(e1.compute) and e1.compute > e5.compute
-    assert e1.fidelity == Fidelity(2, 0.1) and e1.recipe["epochs"] == 5
-    assert len(archive) == 2 and [e.evaluation.recipe for e in archive] == [short.to_dict()] * 2
+    assert used == one.compute
+    two = ctx.evaluate(arch, fidelity=Fidelity(2, 0.1), recipe=whole)  # early stopping: 2 of the epochs
+    assert ledger.used - used == pytest.approx(two.compute) and two.compute > one.compute
+    assert two.fidelity == Fidelity(2, 0.1) and two.recipe["epochs"] == final
+    assert len(archive) == 2 and [e.evaluation.recipe for e in archive] == [whole.to_dict()] * 2
     with pytest.raises(ConfigError, match="exceeds"):
-        ctx.evaluate(arch, fidelity=Fidelity(6, 0.1), recipe=short)
+        ctx.evaluate(arch, fidelity=Fidelity(final + 1, 0.1), recipe=whole)
 
 
 def test_without_a_fidelity_a_recipe_trains_its_whole_schedule_and_its_epochs_set_the_charge():
     ctx, ledger, _ = cls_ctx(budget=1e9)
     arch = ctx.space.make([0] * ctx.space.n_genes)
     recipes = ctx.recipe_space()
-    five, ten = (dataclasses.replace(recipes.default(), epochs=e) for e in (5, 10))
+    epochs = next(d for d in recipes.dimensions if d.name == "epochs")
+    shortest, longest = (dataclasses.replace(recipes.default(), epochs=int(e)) for e in (epochs.low, epochs.high))
     evaluator = TrainingEvaluator(ctx.space, get_task("cls", SEARCH_SPLITS), latency=False)
-    assert evaluator.compute(arch, Fidelity(10)) > evaluator.compute(arch, Fidelity(5))
-    small = Fidelity(5, 0.05)
-    e = ctx.evaluate(arch, fidelity=small, recipe=five)
+    assert evaluator.compute(arch, Fidelity(longest.epochs)) > evaluator.compute(arch, Fidelity(shortest.epochs))
+    small = Fidelity(shortest.epochs, 0.05)
+    e = ctx.evaluate(arch, fidelity=small, recipe=shortest)
     assert e.compute == evaluator.compute(arch, small)
-    # A whole 10-epoch schedule costs more than the budget left: refused before it runs.
+    # A whole schedule of the longest recipe costs more than the budget left: refused before it runs.
     with pytest.raises(BudgetExhausted):
-        ctx.evaluate(ctx.space.reference(), recipe=ten)
+        ctx.evaluate(ctx.space.reference(), recipe=longest)
 
 
 def test_recipes_outside_the_space_are_refused_before_anything_is_charged():
     ctx, ledger, archive = cls_ctx()
     arch = ctx.space.make([0] * ctx.space.n_genes)
-    for bad in (Recipe(lr=0.5, epochs=5), Recipe(epochs=20), Recipe(batch_size=8, epochs=5)):
+    final = get_task("cls").final_epochs
+    for bad in (Recipe(lr=0.5, epochs=final), Recipe(epochs=20), Recipe(batch_size=8, epochs=final)):
         with pytest.raises(ConfigError):
             ctx.evaluate(arch, fidelity=TINY, recipe=bad)
         with pytest.raises(ConfigError):
