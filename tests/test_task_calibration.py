@@ -25,3 +25,17 @@ def test_icc1_is_one_without_seed_noise_and_about_zero_without_architecture_sign
 def test_icc1_needs_two_architectures_and_two_seeds():
     assert math.isnan(calibration.icc1(np.ones((1, 3)))) and math.isnan(calibration.icc1(np.ones((5, 1))))
     assert math.isnan(calibration.icc1(np.ones((4, 3))))
+
+
+def test_icc1_interval_holds_the_estimate_and_narrows_with_more_architectures():
+    rng = np.random.default_rng(1)
+
+    def draw(n: int) -> np.ndarray:  # true ICC = 1 / (1 + 0.5**2) = 0.8
+        return rng.normal(size=(n, 1)) + rng.normal(scale=0.5, size=(n, 3))
+
+    few, many = draw(20), draw(400)
+    low, high = calibration.icc1_interval(few, resamples=500)
+    assert low <= calibration.icc1(few) <= high
+    low_many, high_many = calibration.icc1_interval(many, resamples=500)
+    assert 0.7 < low_many < high_many < 0.9 and high_many - low_many < high - low
+    assert all(math.isnan(v) for v in calibration.icc1_interval(np.ones((1, 3))))
