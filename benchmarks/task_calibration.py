@@ -3,6 +3,8 @@
 Run: python benchmarks/task_calibration.py [--tasks cls,det,seg] [--archs 20] [--seeds 3]
                                           [--threads 1] [--raw PATH] [--doc PATH]
      python benchmarks/task_calibration.py --from-raw PATH [--doc PATH]   (tables only, no training)
+     python benchmarks/task_calibration.py --screen [--recipe batch_size=32 ...] [--tasks cls]
+         (the architecture signal alone, at search fidelity, under a recipe override: one line per task)
 
 Per task, on the shared mobile space:
 
@@ -44,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from nasbench.proxies import PROXIES, Subject  # noqa: E402
 from nasbench.tasks import get_task  # noqa: E402
 from nasbench.trained import TrainingEvaluator  # noqa: E402
+from nasbench.training import Recipe  # noqa: E402
 from spaces import get_space  # noqa: E402
 
 #: The calibration targets: minimum ICC(1), minimum Spearman (search vs final), largest share of
@@ -142,6 +145,35 @@ def measure_task(name: str, n_archs: int, n_seeds: int) -> dict[str, Any]:
         vals = ", ".join(f"{s['metric']:.4f}" for s in row["search"])
         print(f"[{name}] {i + 1}/{n_archs} {row['describe']}: val {vals}; test {row['final']['metric']:.4f}", flush=True)
     return record
+
+
+def screen(name: str, n_archs: int, n_seeds: int, recipe: Recipe) -> str:
+    """The architecture signal alone (no final trainings, proxies or reference timings) under ``recipe``: one line."""
+    space, task = get_space("mobile"), get_task(name)
+    evaluator = TrainingEvaluator(space, task, recipe=recipe, latency=False)
+    rng = np.random.default_rng(ARCH_SEED)
+    evaluations = [[evaluator.evaluate(arch, evaluator.search_fidelity, seed) for seed in range(n_seeds)]
+                   for arch in (space.sample(rng) for _ in range(n_archs))]
+    values = np.array([[e.metric for e in row] for row in evaluations])
+    low, high = icc1_interval(values)
+    seed_sd = np.sqrt(((values - values.mean(axis=1, keepdims=True)) ** 2).sum() / (values.size - len(values)))
+    seconds = statistics.median(e.wall_seconds for row in evaluations for e in row)
+    changed = {k: v for k, v in vars(recipe).items() if v != getattr(Recipe(), k)} or "default"
+    return (f"{name}, recipe {changed}: ICC(1) {icc1(values):.3f} ({BOOTSTRAP_LEVEL:.0%} interval {low:.2f}-{high:.2f}); "
+            f"seed sd {seed_sd:.4f}; sd of arch means {values.mean(axis=1).std(ddof=1):.4f}; mean {values.mean():.3f}; "
+            f"median evaluation {seconds:.2f} s")
+
+
+def parse_recipe(settings: Sequence[str]) -> Recipe:
+    """``Recipe`` from ``KEY=VALUE`` strings (each value parsed as the field's default's type)."""
+    defaults, fields = Recipe(), {}
+    for item in settings:
+        key, _, value = item.partition("=")
+        if not hasattr(defaults, key) or not value:
+            raise ValueError(f"--recipe {item!r}: expected KEY=VALUE with KEY one of {', '.join(vars(defaults))}")
+        kind = type(getattr(defaults, key))
+        fields[key] = int(value) if kind is type(None) else kind(value)
+    return Recipe(**fields)
 
 
 def final_run(evaluator: TrainingEvaluator, arch: Any) -> dict[str, float]:
@@ -247,10 +279,21 @@ def main() -> None:
     parser.add_argument("--raw", help="save every evaluation to this JSON file (rewritten after each task)")
     parser.add_argument("--from-raw", help="re-derive the tables from a --raw file instead of training")
     parser.add_argument("--doc", help="also write the tables to this markdown file")
+    parser.add_argument("--screen", action="store_true", help="only the architecture signal, at search fidelity")
+    parser.add_argument("--recipe", action="append", default=[], metavar="KEY=VALUE",
+                        help="with --screen: override a field of the shared training recipe (repeatable)")
     args = parser.parse_args()
     if args.archs < 1 or args.seeds < 1:
         parser.error("--archs and --seeds must be at least 1")
     torch.set_num_threads(args.threads)
+    if args.screen:
+        try:
+            recipe = parse_recipe(args.recipe)
+        except ValueError as exc:
+            parser.error(str(exc))
+        for name in args.tasks.split(","):
+            print(screen(name, args.archs, args.seeds, recipe), flush=True)
+        return
 
     if args.from_raw:
         raw = json.loads(Path(args.from_raw).read_text())

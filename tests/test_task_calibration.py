@@ -39,3 +39,11 @@ def test_icc1_interval_holds_the_estimate_and_narrows_with_more_architectures():
     low_many, high_many = calibration.icc1_interval(many, resamples=500)
     assert 0.7 < low_many < high_many < 0.9 and high_many - low_many < high - low
     assert all(math.isnan(v) for v in calibration.icc1_interval(np.ones((1, 3))))
+
+
+def test_parse_recipe_reads_typed_overrides_and_refuses_unknown_fields():
+    recipe = calibration.parse_recipe(["batch_size=32", "lr=0.01", "epochs=3"])
+    assert (recipe.batch_size, recipe.lr, recipe.epochs) == (32, 0.01, 3) and recipe.weight_decay == 1e-4
+    for bad in (["bogus=1"], ["batch_size"], ["batch_size=x"], ["lr=-1"]):
+        with pytest.raises(ValueError):
+            calibration.parse_recipe(bad)
