@@ -157,9 +157,8 @@ Two budget protocols:
   in the paper's simulated-time budget; a proxy score costs its forward passes (synflow 3 x MACs,
   1/300,000 of a query of the same cell; `macs` 0). This is the fair protocol for a zero-cost
   warm start: its scores are charged what they compute, and every strategy of the table is
-  charged the same way. (`budget_in_macs`, which converts a `queries` budget with the space's
-  reference cell, would give NAS-Bench-201 searches 100 trainings of the all-1x1 cell: 31.4M
-  MACs against the mean cell's 55.0M, i.e. 57% of this budget; it is not used here.)
+  charged the same way. (The runner's `budget_in_macs` conversion for zero-shot strategies uses
+  the same idea: 100 queries of the mean of 200 seeded random cells, 5.07e15 MACs.)
 
 {results}
 
