@@ -26,6 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from bullets import emit  # noqa: E402
+
 TIMING = {"wall_seconds", "cpu_seconds", "audit_ratio", "audit_flagged"}
 
 

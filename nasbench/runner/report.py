@@ -239,8 +239,8 @@ def anytime_block(table: pd.DataFrame, value_name: str = "validation hypervolume
     curved = set() if table is None or table.empty else set(table["strategy"])
     ok = runs[runs["status"] == "ok"] if runs is not None and len(runs) else None
     silent = sorted(set(ok["strategy"]) - curved) if ok is not None else []
-    none = (f"\n\nNo validation estimates recorded, so no curve: {', '.join(silent)} (a zero-shot search "
-            "scores data-free proxies, which are not validation metrics).") if silent else ""
+    none = (f"\n\nNo validation estimates recorded, so no curve: {', '.join(silent)} (e.g. a zero-shot "
+            "search, whose data-free proxy scores are not validation metrics).") if silent else ""
     if table is None or table.empty:
         return "No archive rows: no anytime curves." + none
     fractions = sorted(table["fraction"].unique())
