@@ -135,6 +135,7 @@ def fmt(values: list[float], digits: int = 2) -> str:
 def compare_runs(seeds: int, out: str, workers: int, strategies: tuple[str, ...], doc: str | None) -> None:
     from nasbench.runner.compare import compare
     from nasbench.runner.config import Settings
+    from nasbench.runner.stats import pairwise
 
     settings = Settings(strategies=strategies, tasks=(DATASET,), space="nb201", budget=100, budget_unit="queries",
                         seeds=seeds, k=10)
@@ -152,6 +153,12 @@ def compare_runs(seeds: int, out: str, workers: int, strategies: tuple[str, ...]
         rows.append(f"| {name} | {fmt([r['indicators']['best_test_acc'] for r in group])} | "
                     f"{fmt([r['indicators']['hv_ratio'] for r in group], 3)} | {fmt([r['indicators']['igd'] for r in group], 3)} | "
                     f"{np.mean(counted):,.0f} (min {min(counted):,}, max {max(counted):,}) | {np.mean(used):.4f} |")
+    rows += ["", "Paired by seed (Wilcoxon signed-rank, Holm over all pairs of a metric; A12 = P(a beats b)):", "",
+             "| metric | a | b | n | p (Holm) | A12 | wins/ties/losses | verdict |", "|---|---|---|---|---|---|---|---|"]
+    for row in pairwise([r for r in runs if r["status"] == "ok"], metrics=("best_test_acc", "hv_ratio")).itertuples():
+        if "zen" in (row.strategy_a, row.strategy_b):
+            rows.append(f"| {row.metric} | {row.strategy_a} | {row.strategy_b} | {row.n} | {row.p_holm:.3g} | {row.a12:.2f} | "
+                        f"{row.wins}/{row.ties}/{row.losses} | {row.verdict} |")
     reasons = sorted({r["stop_reason"] for r in runs if r["strategy"] == "zen"})
     text = "\n".join(rows)
     print(text)
