@@ -17,6 +17,9 @@ sys.path.insert(0, str(ROOT))
 
 from nasbench.runner.store import ResultStore, read_folder  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bullets import emit  # noqa: E402
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -34,10 +37,7 @@ def main() -> None:
         f"distinct (task, architecture, seed) trained: {len(uses)}; trainings saved by the cache: {sum(saved.values())}",
         f"final-training wall time spent: {trained:.0f} s; saved: {seconds:.0f} s",
     ]
-    print("\n".join(lines))
-    if args.doc:
-        Path(args.doc).write_text(f"# Final-evaluation cache\n\n`python benchmarks/final_cache.py {args.folder}`\n\n"
-                                  + "\n".join(f"- {line}" for line in lines) + "\n")
+    emit(lines, args.doc, f"python benchmarks/final_cache.py {args.folder}", "Final-evaluation cache")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bullets import emit  # noqa: E402
+
 TIMING = {"wall_seconds", "cpu_seconds", "audit_ratio", "audit_flagged"}
 
 
@@ -128,11 +132,8 @@ def main() -> None:
         f"orphan check (--workers 2, parent killed): {seen} child processes seen, {alive} alive after 120 s, "
         f"the last exited {seconds:.1f} s after the parent",
     ]
-    print("\n".join(lines))
-    if args.doc:
-        Path(args.doc).write_text("# Kill -9 drill\n\n`python benchmarks/kill_drill.py " +
-                                  f"--kills {args.kills} --seed {args.seed} --workers {args.workers}`\n\n" +
-                                  "\n".join(f"- {line}" for line in lines) + "\n")
+    emit(lines, args.doc, f"python benchmarks/kill_drill.py --kills {args.kills} --seed {args.seed} --workers {args.workers}",
+         "Kill -9 drill")
 
 
 if __name__ == "__main__":

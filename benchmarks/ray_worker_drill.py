@@ -24,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from bullets import emit  # noqa: E402
 from kill_drill import ROOT, check_folder, summary  # noqa: E402
 
 COMPARISON = ["--strategies", "random,rea", "--tasks", "cls", "--budget", "6", "--k", "3", "--seeds", "2", "--no-progress"]
@@ -92,10 +93,7 @@ def main() -> None:
         f"searches retried: {', '.join(retried) or 'none (the kills hit final evaluations)'}",
         f"summary.csv equal to the in-process run's (timing columns aside): {equal}",
     ]
-    print("\n".join(lines))
-    if args.doc:
-        Path(args.doc).write_text(f"`python benchmarks/ray_worker_drill.py --kills {args.kills} --seed {args.seed}`\n\n"
-                                  + "\n".join(f"- {line}" for line in lines) + "\n")
+    emit(lines, args.doc, f"python benchmarks/ray_worker_drill.py --kills {args.kills} --seed {args.seed}")
 
 
 if __name__ == "__main__":

@@ -139,10 +139,8 @@ def _fitting_strategies(space_name: str) -> list[str]:
     """Every registered strategy whose required capabilities the space offers (``--strategies all``)."""
     from nasbench.registry import SPACES, STRATEGIES
 
-    if space_name not in SPACES:
-        raise ConfigError(f"unknown space {space_name!r}; choose from {', '.join(SPACES.names())}")
-    offered = SPACES.get(space_name)().capabilities
-    names = [n for n in STRATEGIES.names() if STRATEGIES.get(n).requires <= offered]
+    space = SPACES.get(space_name)()
+    names = [n for n in STRATEGIES.names() if not STRATEGIES.get(n).missing_capabilities(space)]
     left_out = [n for n in STRATEGIES.names() if n not in names]
     if left_out:
         print(f"all: {len(names)} strategies fit space {space_name!r}; left out: {', '.join(left_out)}", file=sys.stderr)

@@ -21,7 +21,7 @@ from torch import Tensor, nn
 
 from nasbench.errors import ConfigError, InvalidArchitecture
 from nasbench.model import Backbone
-from nasbench.records import Architecture
+from nasbench.records import Architecture, Cost
 from spaces.base import SearchSpace
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -267,10 +267,25 @@ class MobileSpace(SearchSpace):
 
     # -- networks --------------------------------------------------------------------------
     def backbone(self, arch: Architecture, task: "Task", *, residual: bool = True) -> MobileBackbone:
-        """The backbone of ``arch`` for ``task``'s input: stem stride 1 for inputs <= 16 px high, else 2."""
-        in_channels, height, _ = task.input_shape
-        stem_stride = 1 if height <= SMALL_INPUT else 2
-        return MobileBackbone(in_channels, stem_stride, self.decode(arch), self.stem_channels, residual)
+        """The backbone of ``arch`` for ``task``'s input."""
+        return MobileBackbone(task.input_shape[0], self.stem_stride(task), self.decode(arch), self.stem_channels, residual)
+
+    @staticmethod
+    def stem_stride(task: "Task") -> int:
+        """1 for inputs at most ``SMALL_INPUT`` px high, else 2."""
+        return 1 if task.input_shape[1] <= SMALL_INPUT else 2
+
+    def feature_strides(self, task: "Task") -> tuple[int, ...]:
+        """The input pixels per feature pixel of each stage's output (what ``MobileBackbone.strides`` holds)."""
+        return tuple(self.stem_stride(task) * s for s in accumulate(STAGE_STRIDES, operator.mul))
+
+    def cost(self, arch: Architecture, task: "Task", latency: bool = True) -> Cost:
+        """MACs and parameters of ``build(arch, task)`` summed from per-part counts (``spaces.part_costs``):
+        the same numbers as counting the built network, without building it; latency from the table if asked."""
+        from spaces.part_costs import network_cost
+
+        macs, params = network_cost(self, arch, task)
+        return Cost(macs=macs, params=params, latency_ms=self.latency_ms(arch, task) if latency else math.nan)
 
     def latency_ms(self, arch: Architecture, task: "Task") -> float:
         """Batch-1 CPU latency predicted by this machine's latency table (stem + blocks + head), measured once per machine."""

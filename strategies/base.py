@@ -282,11 +282,17 @@ class Strategy(abc.ABC):
         Called by the runner before any compute is spent. The base checks ``requires``;
         strategies extend it with what their hyper-parameters imply.
         """
-        missing = self.requires - space.capabilities
+        missing = self.missing_capabilities(space)
         if missing:
             raise ConfigError(
-                f"strategy {self.name!r} needs {', '.join(sorted(missing))}, which space {space.name!r} lacks"
+                f"strategy {self.name!r} needs {', '.join(sorted(missing))}, which space {space.name!r} lacks; "
+                f"it fits spaces offering {', '.join(sorted(self.requires))}"
             )
+
+    @classmethod
+    def missing_capabilities(cls, space: "SearchSpace") -> frozenset[str]:
+        """What this strategy needs that ``space`` does not offer (empty: it fits)."""
+        return frozenset(cls.requires - space.capabilities)
 
     def check_trainable(self, tasks: Mapping[str, "Task"], why: str) -> None:
         """``ConfigError`` unless every task has data to train networks on (``why``: what needs it)."""

@@ -46,7 +46,7 @@ from scipy.stats import qmc
 from torch import nn
 
 from nasbench.context import SearchContext
-from nasbench.errors import ConfigError
+from nasbench.errors import BudgetExhausted, ConfigError
 from nasbench.records import Architecture, Evaluation, Fidelity
 from nasbench.recipes import RecipeSpace
 from nasbench.training import Recipe
@@ -446,10 +446,18 @@ class FBNetV3(Strategy):
         return np.maximum(q, self.macs_range_[0])
 
     # -- measurements ---------------------------------------------------------------------------
-    def _evaluate(self, ctx: SearchContext, c: Candidate, rung: int) -> Evaluation:
+    def _evaluate(self, ctx: SearchContext, c: Candidate, rung: int) -> Evaluation | None:
+        """Train ``c`` at ``rung``. A candidate too large for what is left is skipped (None: ``ctx``
+        refused it before training), so one large network does not end the search before its finalists."""
         fidelity = self.ladder_[rung]
         before = ctx.used
-        e = ctx.evaluate(c.arch, fidelity=fidelity, recipe=c.recipe)
+        try:
+            e = ctx.evaluate(c.arch, fidelity=fidelity, recipe=c.recipe)
+        except BudgetExhausted:
+            if ctx.remaining <= 0:
+                raise
+            self.measured_.setdefault(c, {})
+            return None
         self.charge_.setdefault(rung, []).append(ctx.used - before)
         self.evals_[c] = e
         if e.ok:
@@ -545,22 +553,30 @@ class FBNetV3(Strategy):
             self._choose_rung()
             self._refit()
             if not self.finalists_done_ and ctx.remaining <= self._reserve(ctx):
-                self.finalists_done_ = True
-                for c in self._finalists(ctx):
-                    if top not in self.measured_.get(c, {}):
-                        self._evaluate(ctx, c, top)
+                self._train_finalists(ctx, top)
                 continue
             batch = self._next_batch(ctx)
             if not batch:
                 log.info("%s: the pool is exhausted", self.name)
                 break
-            for c in batch:
-                self._evaluate(ctx, c, self.rung_)
+            trained = [self._evaluate(ctx, c, self.rung_) for c in batch]
+            if all(e is None for e in trained):  # what is left pays for none of the predicted-best
+                if self.finalists_done_:
+                    break
+                self._train_finalists(ctx, top)
+                continue
             if self.rung_ < top and self.promote:
                 values = self._values()
                 for c in sorted(batch, key=lambda c: -values.get(c, -math.inf))[: self.promote]:
                     self._evaluate(ctx, c, top)
         return self.propose(ctx)
+
+    def _train_finalists(self, ctx: SearchContext, top: int) -> None:
+        """Stage 3: train the genetic search's finalists (one per constraint) at the longest rung, once."""
+        self.finalists_done_ = True
+        for c in self._finalists(ctx):
+            if top not in self.measured_.get(c, {}):
+                self._evaluate(ctx, c, top)
 
     def _next_batch(self, ctx: SearchContext) -> list[Candidate]:
         """The predicted-best unevaluated candidates: from the Sobol pool, and ``local`` of them from offspring

@@ -213,7 +213,7 @@ def long_blobs(example_plugin):
     TASKS.unregister("longblobs")
 
 
-@pytest.mark.parametrize("share, budget, rungs", [(0.3, 30, 1), (1.0, 100, 2)])
+@pytest.mark.parametrize("share, budget, rungs", [(0.3, 60, 1), (1.0, 100, 2)])
 def test_runs_to_its_finalists_whether_the_ladder_is_kept_or_collapsed(long_blobs, tmp_path, share, budget, rungs):
     """The ladder is kept when its calibration fits in ``calibration_share`` of the budget, collapsed to one
     rung otherwise, and the search reaches its finalists and proposals either way."""

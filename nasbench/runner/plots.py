@@ -55,8 +55,9 @@ def error_label(task: str, split: str = "test", names: Mapping[str, str] | None 
 
 def strategy_styles(strategies: Sequence[str]) -> dict[str, dict]:
     """A fixed colour, marker and line style per strategy (sorted names), shared by every figure, so
-    overlapping fronts and grey-scale prints stay distinguishable."""
-    return {s: {"color": f"C{i % 10}", "marker": MARKERS[i % len(MARKERS)], "ls": LINESTYLES[i % len(LINESTYLES)]}
+    overlapping fronts and grey-scale prints stay distinguishable. Past ten strategies the colours
+    repeat with the markers shifted, so no two strategies share a (colour, marker) pair."""
+    return {s: {"color": f"C{i % 10}", "marker": MARKERS[(i + i // 10) % len(MARKERS)], "ls": LINESTYLES[i % len(LINESTYLES)]}
             for i, s in enumerate(sorted(strategies))}
 
 

@@ -233,10 +233,16 @@ def friedman_block(result: stats.FriedmanResult) -> str:
     return "\n\n".join([" ".join(lines), table])
 
 
-def anytime_block(table: pd.DataFrame, value_name: str = "validation hypervolume") -> str:
-    """Median [IQR] across seeds of the anytime value at each budget fraction (columns)."""
+def anytime_block(table: pd.DataFrame, value_name: str = "validation hypervolume", runs: pd.DataFrame | None = None) -> str:
+    """Median [IQR] across seeds of the anytime value at each budget fraction (columns), naming the
+    strategies that recorded no validation estimates (zero-shot searches score proxies only)."""
+    curved = set() if table is None or table.empty else set(table["strategy"])
+    ok = runs[runs["status"] == "ok"] if runs is not None and len(runs) else None
+    silent = sorted(set(ok["strategy"]) - curved) if ok is not None else []
+    none = (f"\n\nNo validation estimates recorded, so no curve: {', '.join(silent)} (e.g. a zero-shot "
+            "search, whose data-free proxy scores are not validation metrics).") if silent else ""
     if table is None or table.empty:
-        return "No archive rows: no anytime curves."
+        return "No archive rows: no anytime curves." + none
     fractions = sorted(table["fraction"].unique())
     header = ["task", "strategy"] + [f"{100 * f:g}% of budget" for f in fractions]
     rows = []
@@ -246,7 +252,7 @@ def anytime_block(table: pd.DataFrame, value_name: str = "validation hypervolume
             r = g[np.isclose(g["fraction"], f)]
             cells.append("–" if r.empty else f"{fmt(r['median'].iloc[0])} [{fmt(r['q25'].iloc[0])}, {fmt(r['q75'].iloc[0])}]")
         rows.append([task, strategy, *cells])
-    return f"{value_name}, median [IQR] across ok seeds:\n\n" + _md_table(header, rows)
+    return f"{value_name}, median [IQR] across ok seeds:\n\n" + _md_table(header, rows) + none
 
 
 def compute_block(runs: pd.DataFrame) -> str:
@@ -361,7 +367,7 @@ def render(settings: Mapping[str, Any], runs: pd.DataFrame, archive: pd.DataFram
               "## Anytime performance", "",
               "Hypervolume of each run's validation front (1 - validation metric, MACs / reference MACs; "
               "reference point (1, 1)) after each fraction of its budget.", "",
-              anytime_block(anytime_table), "",
+              anytime_block(anytime_table, runs=runs), "",
               recipe_block(finals),
               "## Compute used", "", compute_block(runs), "",
               "## Compute audit", "", audit_block(runs), "",

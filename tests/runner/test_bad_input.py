@@ -84,7 +84,7 @@ CASES = [
     (BASE + ["--param", "rea.population=" + "9" * 1500], "characters; at most 1000"),
     (with_flag("--strategies", "fmas"), "needs slicing"),
     (with_flag("--strategies", "zen"), "needs backbone"),
-    (with_flag("--strategies", "dnas"), "strategy 'dnas' needs"),
+    (with_flag("--strategies", "dnas"), "strategy 'dnas' trains the mixed-op supernet of the mobile space (capability 'mixed'); space 'toy' has none"),
     (with_flag("--budget-unit", "queries") + ["--budget", "1e7"], "at most 1e+06 queries"),
     (["report"], "the following arguments are required: folders"),
 ]
@@ -107,8 +107,9 @@ def test_bad_input(toy_benchmark, tmp_path, capsys, argv, message):
 
 
 def test_misfits_on_nb201_fail_before_compute(tmp_path, capsys):
-    for strategies, message in (("dnas", "strategy 'dnas' needs"), ("fbnetv5", "strategy 'fbnetv5' needs"),
-                                ("fmas", "strategy 'fmas' needs")):
+    for strategies, message in (("dnas", "strategy 'dnas' trains the mixed-op supernet"),
+                                ("fbnetv5", "strategy 'fbnetv5' trains the mixed-op supernet"),
+                                ("fmas", "strategy 'fmas' needs slicing, which space 'nb201' lacks; it fits spaces offering")):
         err = one_line_exit_2(capsys, ["--benchmark", "nb201", "--strategies", strategies, "--seeds", "1",
                                        "--out", str(tmp_path / strategies), "--no-progress"])
         assert message in err and not (tmp_path / strategies).exists()

@@ -81,6 +81,8 @@ def test_labels_name_the_metric():
     assert plots.error_label("new", names={"new": "F1"}) == "test error (1 - F1)"
     styles = plots.strategy_styles(["b", "a"])
     assert styles["a"]["color"] == "C0" and styles["a"]["marker"] != styles["b"]["marker"]
+    many = plots.strategy_styles([f"s{i:02d}" for i in range(25)])
+    assert len({(st["color"], st["marker"]) for st in many.values()}) == 25  # colours repeat, pairs never do
 
 
 def test_cd_diagram_without_test(tmp_path):

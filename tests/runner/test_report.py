@@ -105,3 +105,12 @@ def test_write_report_folder(tmp_path):
     assert list(table.columns) == stats.PAIRWISE_COLUMNS and len(table) == 3 * 2
     text = (folder / "report.md").read_text()
     assert "Test CPU 9000" in text and "![pareto_cls](plots/pareto_cls.png)" in text
+
+
+def test_anytime_section_names_strategies_without_validation_estimates():
+    runs = runs_frame()
+    table = pd.DataFrame([{"task": "cls", "strategy": s, "fraction": f, "median": 0.5, "q25": 0.4, "q75": 0.6}
+                          for s in ("best", "mid", "worst") for f in (0.5, 1.0)])
+    text = report.anytime_block(table, runs=runs)
+    assert "no curve: rea (e.g. a zero-shot search" in text and "best" not in text.split("no curve:")[1]
+    assert "no curve" not in report.anytime_block(table[table["strategy"] != "rea"], runs=runs[runs["strategy"] != "rea"])
