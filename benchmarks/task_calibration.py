@@ -3,7 +3,7 @@
 Run: python benchmarks/task_calibration.py [--tasks cls,det,seg] [--archs 20] [--seeds 3]
                                           [--threads 1] [--raw PATH] [--doc PATH]
      python benchmarks/task_calibration.py --from-raw PATH [--doc PATH]   (tables only, no training)
-     python benchmarks/task_calibration.py --screen [--recipe batch_size=32 ...] [--tasks cls]
+     python benchmarks/task_calibration.py --screen [--recipe batch_size=32 ...] [--search-epochs N] [--tasks cls]
          (the architecture signal alone, at search fidelity, under a recipe override: one line per task)
 
 Per task, on the shared mobile space:
@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 
 from nasbench.proxies import PROXIES, Subject  # noqa: E402
 from nasbench.tasks import get_task  # noqa: E402
+from nasbench.records import Fidelity  # noqa: E402
 from nasbench.trained import TrainingEvaluator  # noqa: E402
 from nasbench.training import Recipe  # noqa: E402
 from spaces import get_space  # noqa: E402
@@ -147,19 +148,21 @@ def measure_task(name: str, n_archs: int, n_seeds: int) -> dict[str, Any]:
     return record
 
 
-def screen(name: str, n_archs: int, n_seeds: int, recipe: Recipe) -> str:
-    """The architecture signal alone (no final trainings, proxies or reference timings) under ``recipe``: one line."""
+def screen(name: str, n_archs: int, n_seeds: int, recipe: Recipe, epochs: int | None = None) -> str:
+    """The architecture signal alone (no final trainings, proxies or reference timings) under ``recipe``,
+    at the task's search epochs or ``epochs``: one line."""
     space, task = get_space("mobile"), get_task(name)
     evaluator = TrainingEvaluator(space, task, recipe=recipe, latency=False)
+    fidelity = evaluator.search_fidelity if epochs is None else Fidelity(epochs)
     rng = np.random.default_rng(ARCH_SEED)
-    evaluations = [[evaluator.evaluate(arch, evaluator.search_fidelity, seed) for seed in range(n_seeds)]
+    evaluations = [[evaluator.evaluate(arch, fidelity, seed) for seed in range(n_seeds)]
                    for arch in (space.sample(rng) for _ in range(n_archs))]
     values = np.array([[e.metric for e in row] for row in evaluations])
     low, high = icc1_interval(values)
     seed_sd = np.sqrt(((values - values.mean(axis=1, keepdims=True)) ** 2).sum() / (values.size - len(values)))
     seconds = statistics.median(e.wall_seconds for row in evaluations for e in row)
     changed = {k: v for k, v in vars(recipe).items() if v != getattr(Recipe(), k)} or "default"
-    return (f"{name}, recipe {changed}: ICC(1) {icc1(values):.3f} ({BOOTSTRAP_LEVEL:.0%} interval {low:.2f}-{high:.2f}); "
+    return (f"{name}, {fidelity.epochs} epoch(s), recipe {changed}: ICC(1) {icc1(values):.3f} ({BOOTSTRAP_LEVEL:.0%} interval {low:.2f}-{high:.2f}); "
             f"seed sd {seed_sd:.4f}; sd of arch means {values.mean(axis=1).std(ddof=1):.4f}; mean {values.mean():.3f}; "
             f"median evaluation {seconds:.2f} s")
 
@@ -282,9 +285,10 @@ def main() -> None:
     parser.add_argument("--screen", action="store_true", help="only the architecture signal, at search fidelity")
     parser.add_argument("--recipe", action="append", default=[], metavar="KEY=VALUE",
                         help="with --screen: override a field of the shared training recipe (repeatable)")
+    parser.add_argument("--search-epochs", type=int, help="with --screen: train this many epochs instead of the task's")
     args = parser.parse_args()
-    if args.archs < 1 or args.seeds < 1:
-        parser.error("--archs and --seeds must be at least 1")
+    if args.archs < 1 or args.seeds < 1 or (args.search_epochs is not None and args.search_epochs < 1):
+        parser.error("--archs, --seeds and --search-epochs must be at least 1")
     torch.set_num_threads(args.threads)
     if args.screen:
         try:
@@ -292,7 +296,7 @@ def main() -> None:
         except ValueError as exc:
             parser.error(str(exc))
         for name in args.tasks.split(","):
-            print(screen(name, args.archs, args.seeds, recipe), flush=True)
+            print(screen(name, args.archs, args.seeds, recipe, args.search_epochs), flush=True)
         return
 
     if args.from_raw:
