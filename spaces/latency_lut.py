@@ -32,7 +32,7 @@ import torch
 
 from nasbench.files import atomic_write
 from nasbench.costs import count_macs
-from spaces.mobile import SMALL_INPUT, STAGE_STRIDES, InvertedResidual, MobileSpace, conv_bn
+from spaces.mobile import STAGE_STRIDES, InvertedResidual, MobileSpace, conv_bn, stem_stride
 
 MODES = ("cached", "rebuild")
 #: Bump when the measuring method changes, so old tables are not reused.
@@ -170,9 +170,9 @@ def measure_table(space: MobileSpace, task, key: str = "") -> CostTable:
     torch.set_num_threads(1)
     try:
         channels, height, width = task.input_shape
-        stem_stride = 1 if height <= SMALL_INPUT else 2
-        stem = conv_bn(channels, space.stem_channels, 3, stem_stride).eval()
-        size = math.ceil(height / stem_stride), math.ceil(width / stem_stride)
+        stride = stem_stride(height)
+        stem = conv_bn(channels, space.stem_channels, 3, stride).eval()
+        size = math.ceil(height / stride), math.ceil(width / stride)
         jobs: dict[str, tuple[torch.nn.Module, torch.Tensor]] = {}
         cins = (space.stem_channels,)
         for s, (stride, widths) in enumerate(zip(STAGE_STRIDES, space.widths)):

@@ -37,7 +37,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from nasbench.records import Architecture
-from spaces.mobile import SMALL_INPUT, STAGE_STRIDES, MobileSpace, conv_bn, init_conv_bn
+from spaces.mobile import STAGE_STRIDES, MobileSpace, conv_bn, feature_strides, init_conv_bn, stem_stride
 
 if TYPE_CHECKING:  # pragma: no cover
     from spaces.latency_lut import CostTable
@@ -227,10 +227,6 @@ class MixedBackbone(nn.Module):
                 for block in slot:
                     nn.init.zeros_(block.project.bn.weight)
 
-    @staticmethod
-    def stem_stride(height: int) -> int:
-        return 1 if height <= SMALL_INPUT else 2
-
     def forward(self, x: Tensor, choice: Sequence[int] | None, gates: Sequence[Tensor] | None = None,
                 mixture: Sequence[Tensor] | None = None) -> list[Tensor]:
         """Stage features of ``choice`` (or of the soft ``mixture``), each at its stage's largest width.
@@ -240,7 +236,7 @@ class MixedBackbone(nn.Module):
         features are zero-padded to the largest widths.
         """
         conv, *rest = self.stem
-        stride = self.stem_stride(x.shape[-2])
+        stride = stem_stride(x.shape[-2])
         x = F.conv2d(x, conv.weight, None, stride, 1)
         for layer in rest:
             x = layer(x)
@@ -288,10 +284,8 @@ class Supernet(nn.Module):
     def __init__(self, space: MobileSpace, tasks: Mapping[str, object], in_channels: int, head_width: int | None = None) -> None:
         super().__init__()
         self.backbone = MixedBackbone(space, in_channels)
-        strides = tuple(itertools.accumulate(STAGE_STRIDES, lambda a, b: a * b))
         self.heads = nn.ModuleDict({
-            name: task.head(self.backbone.max_widths, tuple(MixedBackbone.stem_stride(task.input_shape[1]) * s for s in strides),
-                            head_width)
+            name: task.head(self.backbone.max_widths, feature_strides(stem_stride(task.input_shape[1])), head_width)
             for name, task in tasks.items()
         })
 
@@ -305,7 +299,7 @@ class Supernet(nn.Module):
         """MACs of one head pass at batch 1 on the padded (largest-width) features."""
         from torch.utils.flop_counter import FlopCounterMode
 
-        stride = MixedBackbone.stem_stride(input_shape[1])
+        stride = stem_stride(input_shape[1])
         size, features = input_shape[1] // stride, []
         for s, width in enumerate(self.backbone.max_widths):
             size = math.ceil(size / STAGE_STRIDES[s])

@@ -59,6 +59,16 @@ class StageSpec:
     blocks: tuple[BlockSpec, ...]
 
 
+def stem_stride(height: int) -> int:
+    """The stem's stride for inputs ``height`` px high: 1 up to ``SMALL_INPUT``, else 2."""
+    return 1 if height <= SMALL_INPUT else 2
+
+
+def feature_strides(stride: int) -> tuple[int, ...]:
+    """Input pixels per feature pixel of each stage's output, after a stem of ``stride``."""
+    return tuple(stride * s for s in accumulate(STAGE_STRIDES, operator.mul))
+
+
 def conv_bn(
     cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1, relu: bool = True
 ) -> nn.Sequential:
@@ -125,7 +135,7 @@ class MobileBackbone(Backbone):
             for stage in stages
         )
         self.channels = tuple(stage.channels for stage in stages)
-        self.strides = tuple(stem_stride * s for s in accumulate(STAGE_STRIDES, operator.mul))
+        self.strides = feature_strides(stem_stride)
         self._init_weights()
 
     def _init_weights(self) -> None:
@@ -268,16 +278,8 @@ class MobileSpace(SearchSpace):
     # -- networks --------------------------------------------------------------------------
     def backbone(self, arch: Architecture, task: "Task", *, residual: bool = True) -> MobileBackbone:
         """The backbone of ``arch`` for ``task``'s input."""
-        return MobileBackbone(task.input_shape[0], self.stem_stride(task), self.decode(arch), self.stem_channels, residual)
-
-    @staticmethod
-    def stem_stride(task: "Task") -> int:
-        """1 for inputs at most ``SMALL_INPUT`` px high, else 2."""
-        return 1 if task.input_shape[1] <= SMALL_INPUT else 2
-
-    def feature_strides(self, task: "Task") -> tuple[int, ...]:
-        """The input pixels per feature pixel of each stage's output (what ``MobileBackbone.strides`` holds)."""
-        return tuple(self.stem_stride(task) * s for s in accumulate(STAGE_STRIDES, operator.mul))
+        return MobileBackbone(task.input_shape[0], stem_stride(task.input_shape[1]), self.decode(arch), self.stem_channels,
+                              residual)
 
     def cost(self, arch: Architecture, task: "Task", latency: bool = True) -> Cost:
         """MACs and parameters of ``build(arch, task)`` summed from per-part counts (``spaces.part_costs``):

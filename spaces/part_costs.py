@@ -32,13 +32,13 @@ _HEADS: "weakref.WeakKeyDictionary[Any, dict[Hashable, Counted]]" = weakref.Weak
 
 def network_cost(space: "MobileSpace", arch: "Architecture", task: "Task") -> tuple[int, int]:
     """MACs at batch 1 and parameters of ``space.build(arch, task)``, without building it."""
-    from spaces.mobile import InvertedResidual, conv_bn
+    from spaces.mobile import InvertedResidual, conv_bn, feature_strides, stem_stride
 
     in_channels, height, width = task.input_shape
-    stem_stride = space.stem_stride(task)
+    stride = stem_stride(height)
     shape = (in_channels, height, width)
-    macs, params, shape = _part(("stem", space.stem_channels, stem_stride, shape),
-                                lambda: conv_bn(in_channels, space.stem_channels, 3, stem_stride), shape)
+    macs, params, shape = _part(("stem", space.stem_channels, stride, shape),
+                                lambda: conv_bn(in_channels, space.stem_channels, 3, stride), shape)
     features = []
     for stage in space.decode(arch):
         for b in stage.blocks:
@@ -47,7 +47,7 @@ def network_cost(space: "MobileSpace", arch: "Architecture", task: "Task") -> tu
             macs, params = macs + m, params + p
         features.append(shape)
     channels = tuple(f[0] for f in features)
-    strides = space.feature_strides(task)
+    strides = feature_strides(stride)
     m, p, _ = _part(tuple(features), lambda: task.head(channels, strides), features, _HEADS.setdefault(task, {}))
     return macs + m, params + p
 
