@@ -21,7 +21,7 @@ BENCHMARKS: dict[str, dict[str, str]] = {
     "nb201": {"space": "nb201", "tasks": "cifar10,cifar100,imagenet16", "budget_unit": "queries"},
 }
 PRESETS: dict[str, dict[str, Any]] = {
-    "quick": dict(benchmark="embedded", strategies="random,rea,nsga2", tasks="cls", budget=25, budget_unit="evals", seeds=1, k=5, workers=2),
+    "quick": dict(benchmark="embedded", strategies="random,rea,nsga2", tasks="cls", budget=20, budget_unit="evals", seeds=1, k=5, workers=2),
     "full": dict(benchmark="embedded", strategies="random,rea,nsga2", tasks="cls,det,seg", budget=40, budget_unit="evals", seeds=3, k=5, workers=2),
     "nb201": dict(benchmark="nb201", strategies="random,rea,nsga2", tasks="cifar10", budget=100, budget_unit="queries", seeds=100, k=10, workers=1),
 }
