@@ -1,6 +1,6 @@
 """Acceptance figures of dnas and fbnetv5: steps and compute per task count, cost-weight sweeps, temperature, LUT fidelity.
 
-Run: python benchmarks/dnas_acceptance.py [--parts lut,compute,sweep,entropy] [--epochs 2] [--budget 25]
+Run: python benchmarks/dnas_acceptance.py [--parts lut,compute,sweep,entropy] [--epochs 2] [--budget 20]
     [--betas 0,0.3,0.6,1,2,4,6] [--archs 20] [--doc PATH]
 Prints (a) fbnetv5 on each task alone and on all three with the same schedule: every task's
 architecture steps and the ledger compute, beside dnas run per task; (b) dnas, soft mixture and
@@ -136,7 +136,7 @@ def lut_fidelity(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2, help="supernet epochs of the steps/compute table")
-    parser.add_argument("--budget", type=float, default=25, help="sweep budget in evals of the task (quick preset: 25)")
+    parser.add_argument("--budget", type=float, default=20, help="sweep budget in evals of the task (quick preset: 20)")
     parser.add_argument("--sweep-task", default="cls")
     parser.add_argument("--betas", default="0,0.3,0.6,1,2,4,6")
     parser.add_argument("--archs", type=int, default=20)
