@@ -3,6 +3,8 @@
 Run: python benchmarks/task_calibration.py [--tasks cls,det,seg] [--archs 20] [--seeds 3]
                                           [--threads 1] [--raw PATH] [--doc PATH]
      python benchmarks/task_calibration.py --from-raw PATH [--doc PATH]   (tables only, no training)
+     python benchmarks/task_calibration.py --from-raw PATH --retime [--raw PATH] [--doc PATH]
+         (the cost rows re-measured on this machine, e.g. once it is quiet; everything else as saved)
      python benchmarks/task_calibration.py --screen [--recipe batch_size=32 ...] [--search-epochs N] [--tasks cls]
          (the architecture signal alone, at search fidelity, under a recipe override: one line per task)
 
@@ -124,11 +126,7 @@ def measure_task(name: str, n_archs: int, n_seeds: int) -> dict[str, Any]:
         "reference": {"arch": reference.key, "describe": space.describe(reference)},
         "archs": [],
     }
-    timings = [evaluator.evaluate(reference, evaluator.search_fidelity, seed).wall_seconds for seed in range(TIMING_REPEATS)]
-    record["reference"]["search_seconds"] = timings
-    record["reference"]["final"] = final_run(evaluator, reference)
-    print(f"[{name}] reference: search {statistics.median(timings):.2f} s, final test "
-          f"{record['reference']['final']['metric']:.4f} in {record['reference']['final']['seconds']:.1f} s", flush=True)
+    record["reference"].update(time_reference(evaluator, reference))
     for i, arch in enumerate(archs):
         searches = [evaluator.evaluate(arch, evaluator.search_fidelity, seed) for seed in range(n_seeds)]
         cost = evaluator.cost(arch)
@@ -177,6 +175,37 @@ def parse_recipe(settings: Sequence[str]) -> Recipe:
         kind = type(getattr(defaults, key))
         fields[key] = int(value) if kind is type(None) else kind(value)
     return Recipe(**fields)
+
+
+def time_reference(evaluator: TrainingEvaluator, reference: Any) -> dict[str, Any]:
+    """The reference's search-fidelity wall times (seeds 0, 1, 2) and its final run, printed as measured."""
+    timings = [evaluator.evaluate(reference, evaluator.search_fidelity, seed).wall_seconds for seed in range(TIMING_REPEATS)]
+    final = final_run(evaluator, reference)
+    print(f"[{evaluator.task_name}] reference: search {statistics.median(timings):.2f} s, final test "
+          f"{final['metric']:.4f} in {final['seconds']:.1f} s", flush=True)
+    return {"search_seconds": timings, "final": final}
+
+
+def retime(raw: dict[str, Any], command: str) -> None:
+    """Re-measure the reference's wall times of every task of ``raw`` on this machine, in place.
+
+    The other figures do not depend on the machine's load; the cost rows do, so a run made on a
+    shared machine can have them measured again once it is quiet, without training the rest.
+    A first search evaluation (not counted) builds the task's splits.
+    """
+    space = get_space("mobile")
+    before = os.getloadavg()
+    for record in raw["tasks"]:
+        evaluator = TrainingEvaluator(space, get_task(record["task"]), latency=False)
+        reference = space.from_key(record["reference"]["arch"])
+        evaluator.evaluate(reference, evaluator.search_fidelity, TIMING_REPEATS)
+        measured = time_reference(evaluator, reference)
+        if not math.isclose(measured["final"]["metric"], record["reference"]["final"]["metric"], rel_tol=1e-6, abs_tol=1e-9):
+            raise SystemExit(f"{record['task']}: the reference's final metric {measured['final']['metric']:.6f} differs from the "
+                             f"saved {record['reference']['final']['metric']:.6f}: the saved run is of other code or data")
+        record["reference"].update(measured)
+    raw["retimed"] = {"command": command, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                      "load_before": before, "load_after": os.getloadavg()}
 
 
 def final_run(evaluator: TrainingEvaluator, arch: Any) -> dict[str, float]:
@@ -282,6 +311,8 @@ def main() -> None:
     parser.add_argument("--raw", help="save every evaluation to this JSON file (rewritten after each task)")
     parser.add_argument("--from-raw", help="re-derive the tables from a --raw file instead of training")
     parser.add_argument("--doc", help="also write the tables to this markdown file")
+    parser.add_argument("--retime", action="store_true",
+                        help="with --from-raw: measure the reference's wall times again on this machine (the cost rows)")
     parser.add_argument("--screen", action="store_true", help="only the architecture signal, at search fidelity")
     parser.add_argument("--recipe", action="append", default=[], metavar="KEY=VALUE",
                         help="with --screen: override a field of the shared training recipe (repeatable)")
@@ -299,8 +330,14 @@ def main() -> None:
             print(screen(name, args.archs, args.seeds, recipe, args.search_epochs), flush=True)
         return
 
+    if args.retime and not args.from_raw:
+        parser.error("--retime needs --from-raw")
     if args.from_raw:
         raw = json.loads(Path(args.from_raw).read_text())
+        if args.retime:
+            retime(raw, "python benchmarks/task_calibration.py " + " ".join(sys.argv[1:]))
+            if args.raw:
+                Path(args.raw).write_text(json.dumps(raw, indent=1))
     else:
         raw = {"command": "python benchmarks/task_calibration.py " + " ".join(sys.argv[1:]), "threads": args.threads,
                "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "load_before": os.getloadavg(), "tasks": []}
@@ -319,8 +356,13 @@ def main() -> None:
 def conditions(raw: dict[str, Any]) -> str:
     """How the figures were produced: the command, the torch threads and the machine's load."""
     load = lambda key: " / ".join(f"{v:.2f}" for v in raw.get(key, ()))  # noqa: E731
-    return (f"Produced by `{raw['command']}` (started {raw.get('started', '?')}; torch threads: {raw['threads']}; "
+    text = (f"Produced by `{raw['command']}` (started {raw.get('started', '?')}; torch threads: {raw['threads']}; "
             f"load average 1/5/15 min before: {load('load_before')}, after: {load('load_after')}).")
+    if "retimed" in raw:
+        r = raw["retimed"]
+        text += (f" Cost rows re-measured by `{r['command']}` ({r['date']}; load average before: "
+                 f"{' / '.join(f'{v:.2f}' for v in r['load_before'])}, after: {' / '.join(f'{v:.2f}' for v in r['load_after'])}).")
+    return text
 
 
 def write_doc(path: Path, generated: str) -> None:

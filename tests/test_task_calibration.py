@@ -47,3 +47,43 @@ def test_parse_recipe_reads_typed_overrides_and_refuses_unknown_fields():
     for bad in (["bogus=1"], ["batch_size"], ["batch_size=x"], ["lr=-1"]):
         with pytest.raises(ValueError):
             calibration.parse_recipe(bad)
+
+
+class _FakeEvaluator:
+    """Stands in for TrainingEvaluator in --retime: no training, records what was evaluated."""
+
+    search_fidelity = "search"
+
+    def __init__(self, space, task, latency):
+        self.task_name = task.name
+
+    def evaluate(self, arch, fidelity, seed):
+        return None
+
+
+def _saved_run(metric: float) -> dict:
+    return {"command": "python benchmarks/task_calibration.py --tasks cls", "threads": 1, "load_before": [3.0, 3.0, 3.0],
+            "load_after": [3.0, 3.0, 3.0],
+            "tasks": [{"task": "cls", "reference": {"arch": "mobile:" + "-".join(["1"] * 32), "search_seconds": [9.0, 9.0, 9.0],
+                                                    "final": {"metric": metric, "seconds": 30.0}}}]}
+
+
+def test_retime_replaces_only_the_cost_rows_and_says_so(monkeypatch):
+    monkeypatch.setattr(calibration, "TrainingEvaluator", _FakeEvaluator)
+    monkeypatch.setattr(calibration, "time_reference",
+                        lambda evaluator, reference: {"search_seconds": [2.0, 2.1, 2.2], "final": {"metric": 0.5, "seconds": 8.0}})
+    raw = _saved_run(0.5)
+    calibration.retime(raw, "python benchmarks/task_calibration.py --from-raw r.json --retime")
+    reference = raw["tasks"][0]["reference"]
+    assert reference["search_seconds"] == [2.0, 2.1, 2.2] and reference["final"]["seconds"] == 8.0
+    assert "Cost rows re-measured by `python benchmarks/task_calibration.py --from-raw r.json --retime`" in calibration.conditions(raw)
+
+
+def test_retime_refuses_a_saved_run_of_other_code_or_data(monkeypatch):
+    monkeypatch.setattr(calibration, "TrainingEvaluator", _FakeEvaluator)
+    monkeypatch.setattr(calibration, "time_reference",
+                        lambda evaluator, reference: {"search_seconds": [2.0, 2.0, 2.0], "final": {"metric": 0.6, "seconds": 8.0}})
+    raw = _saved_run(0.5)
+    with pytest.raises(SystemExit, match="differs from the saved"):
+        calibration.retime(raw, "cmd")
+    assert raw["tasks"][0]["reference"]["search_seconds"] == [9.0, 9.0, 9.0]
