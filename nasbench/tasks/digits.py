@@ -80,8 +80,19 @@ def load_pools() -> DigitPools:
 
 
 def standardise(x: Tensor, reference: Tensor) -> Tensor:
-    """``x`` shifted and scaled by the mean and standard deviation of ``reference`` (the training inputs)."""
-    return (x - reference.mean()) / reference.std()
+    """``x`` shifted and scaled by the mean and standard deviation of ``reference`` (the training inputs).
+
+    The two statistics are reduced in one thread: a parallel reduction rounds differently with
+    each thread count, which made the inputs, and every result trained on them, depend on how
+    many threads the process that built the data had (the driver in process, one per worker).
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        mean, std = reference.mean(), reference.std()
+    finally:
+        torch.set_num_threads(threads)
+    return (x - mean) / std
 
 
 @functools.lru_cache(maxsize=None)

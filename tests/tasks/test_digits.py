@@ -68,3 +68,17 @@ def test_canvases_shapes_counts_and_label_consistency():
 def test_standardise_uses_reference_statistics():
     reference = torch.tensor([1.0, 2.0, 3.0])
     assert torch.allclose(digits.standardise(reference, reference), torch.tensor([-1.0, 0.0, 1.0]))
+
+
+def test_standardised_inputs_do_not_depend_on_the_thread_count():
+    # a reference large enough for torch to reduce it in parallel (above its 32,768-element grain)
+    reference = torch.rand(2000, 1, 24, 24, generator=torch.Generator().manual_seed(0))
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        one = digits.standardise(reference[:10], reference)
+        torch.set_num_threads(max(2, threads))
+        many = digits.standardise(reference[:10], reference)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(one, many) and torch.get_num_threads() == threads
