@@ -24,23 +24,11 @@ from nasbench.registry import SPACES, STRATEGIES
 from nasbench.runner.audit import expected_seconds
 from nasbench.runner.config import SEARCH_SPLITS, SearchSpec
 from nasbench.runner.fingerprint import machine
+from nasbench.threads import torch_threads
 
 ALL_SPLITS = ("train", "val", "test")
 
 log = logging.getLogger(__name__)
-
-
-@contextlib.contextmanager
-def torch_threads(n: int) -> Iterator[None]:
-    """Run with ``n`` torch threads (one per job by default: results then do not depend on the layout)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 @contextlib.contextmanager

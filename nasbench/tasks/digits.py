@@ -16,6 +16,7 @@ from sklearn.model_selection import train_test_split
 from torch import Tensor
 
 from nasbench.tasks.base import SPLITS
+from nasbench.threads import torch_threads
 
 #: Fraction of the 1,797 digits in the validation and test pools (the rest is training).
 POOL_FRACTION = {"val": 0.2, "test": 0.2}
@@ -86,12 +87,8 @@ def standardise(x: Tensor, reference: Tensor) -> Tensor:
     each thread count, which made the inputs, and every result trained on them, depend on how
     many threads the process that built the data had (the driver in process, one per worker).
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with torch_threads(1):
         mean, std = reference.mean(), reference.std()
-    finally:
-        torch.set_num_threads(threads)
     return (x - mean) / std
 
 
