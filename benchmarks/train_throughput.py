@@ -16,7 +16,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from nasbench.tasks import get_task  # noqa: E402
-from nasbench.training import Recipe, train  # noqa: E402
+from nasbench.training import Recipe, task_recipe, train  # noqa: E402
 from spaces import get_space  # noqa: E402
 
 
@@ -48,7 +48,7 @@ def main() -> None:
     space = get_space("mobile")
     arch = space.reference()
     data = task.split("train")
-    recipe = Recipe()
+    recipe = task_recipe(task)
     batches = list(data.batches(recipe.batch_size, torch.Generator().manual_seed(0)))
     ours, bare = [], []
     for r in range(args.repeats):

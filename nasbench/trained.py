@@ -9,13 +9,16 @@ from torch import nn
 from nasbench.evaluator import Evaluator, SearchSpace
 from nasbench.records import Architecture, Cost, Evaluation, Fidelity, Status
 from nasbench.tasks.base import Task
-from nasbench.training import Diverged, Recipe, recalibrate_batchnorm, train, training_subset
+from nasbench.training import Diverged, Recipe, recalibrate_batchnorm, task_recipe, train, training_subset
 
 log = logging.getLogger(__name__)
 
 
 class TrainingEvaluator(Evaluator):
     """Trains ``arch`` on the task's train split with one shared recipe and scores val or test.
+
+    The shared recipe is the task's (``task_recipe``: the defaults with the task's changes) unless
+    ``recipe`` replaces it, as a calibration screen does.
 
     Results are memoised by (architecture, fidelity, seed, split, recipe). The runner creates one
     evaluator per search, so the memo serves repeats within that search (each still charged).
@@ -27,12 +30,12 @@ class TrainingEvaluator(Evaluator):
     the epochs run, of a schedule ``recipe.epochs`` long. None: the shared recipe, as always.
     """
 
-    def __init__(self, space: "SearchSpace", task: Task, recipe: Recipe = Recipe(), latency: bool = True) -> None:
+    def __init__(self, space: "SearchSpace", task: Task, recipe: Recipe | None = None, latency: bool = True) -> None:
         self.space = space
         self.task = task
         self.task_name = task.name
         self.metric_name = task.metric_name
-        self.recipe = recipe
+        self.recipe = task_recipe(task) if recipe is None else recipe
         self.latency = latency
         self.search_fidelity = Fidelity(task.search_epochs)
         self.final_fidelity = Fidelity(task.final_epochs)

@@ -87,6 +87,11 @@ class Recipe:
         return cls(**dict(data))
 
 
+def task_recipe(task: Task) -> Recipe:
+    """The shared recipe as ``task`` trains with it: the defaults with the task's ``recipe_changes``."""
+    return Recipe(**dict(task.recipe_changes))
+
+
 class Diverged(RuntimeError):
     """The loss became NaN or infinite."""
 

@@ -42,8 +42,7 @@ def test_icc1_interval_holds_the_estimate_and_narrows_with_more_architectures():
 
 
 def test_parse_recipe_reads_typed_overrides_and_refuses_unknown_fields():
-    recipe = calibration.parse_recipe(["batch_size=32", "lr=0.01", "epochs=3"])
-    assert (recipe.batch_size, recipe.lr, recipe.epochs) == (32, 0.01, 3) and recipe.weight_decay == 1e-4
+    assert calibration.parse_recipe(["batch_size=32", "lr=0.01", "epochs=3"]) == {"batch_size": 32, "lr": 0.01, "epochs": 3}
     for bad in (["bogus=1"], ["batch_size"], ["batch_size=x"], ["lr=-1"]):
         with pytest.raises(ValueError):
             calibration.parse_recipe(bad)
@@ -62,6 +61,7 @@ class _FakeEvaluator:
 
 
 def _saved_run(metric: float) -> dict:
+    """A file as written before records carried their run's conditions (they sit at the top level)."""
     return {"command": "python benchmarks/task_calibration.py --tasks cls", "threads": 1, "load_before": [3.0, 3.0, 3.0],
             "load_after": [3.0, 3.0, 3.0],
             "tasks": [{"task": "cls", "reference": {"arch": "mobile:" + "-".join(["1"] * 32), "search_seconds": [9.0, 9.0, 9.0],
@@ -72,18 +72,32 @@ def test_retime_replaces_only_the_cost_rows_and_says_so(monkeypatch):
     monkeypatch.setattr(calibration, "TrainingEvaluator", _FakeEvaluator)
     monkeypatch.setattr(calibration, "time_reference",
                         lambda evaluator, reference: {"search_seconds": [2.0, 2.1, 2.2], "final": {"metric": 0.5, "seconds": 8.0}})
-    raw = _saved_run(0.5)
+    raw = calibration.with_runs(_saved_run(0.5))
     calibration.retime(raw, "python benchmarks/task_calibration.py --from-raw r.json --retime")
-    reference = raw["tasks"][0]["reference"]
-    assert reference["search_seconds"] == [2.0, 2.1, 2.2] and reference["final"]["seconds"] == 8.0
-    assert "Cost rows re-measured by `python benchmarks/task_calibration.py --from-raw r.json --retime`" in calibration.conditions(raw)
+    record = raw["tasks"][0]
+    assert record["reference"]["search_seconds"] == [2.0, 2.1, 2.2] and record["reference"]["final"]["seconds"] == 8.0
+    text = calibration.conditions(record["run"])
+    assert text.startswith("Measured by `python benchmarks/task_calibration.py --tasks cls`")
+    assert "Cost rows re-measured by `python benchmarks/task_calibration.py --from-raw r.json --retime`" in text
 
 
 def test_retime_refuses_a_saved_run_of_other_code_or_data(monkeypatch):
     monkeypatch.setattr(calibration, "TrainingEvaluator", _FakeEvaluator)
     monkeypatch.setattr(calibration, "time_reference",
                         lambda evaluator, reference: {"search_seconds": [2.0, 2.0, 2.0], "final": {"metric": 0.6, "seconds": 8.0}})
-    raw = _saved_run(0.5)
+    raw = calibration.with_runs(_saved_run(0.5))
     with pytest.raises(SystemExit, match="differs from the saved"):
         calibration.retime(raw, "cmd")
     assert raw["tasks"][0]["reference"]["search_seconds"] == [9.0, 9.0, 9.0]
+    calibration.retime(raw, "cmd", tasks=["det"])  # cls not asked for: left as saved
+    assert raw["tasks"][0]["reference"]["search_seconds"] == [9.0, 9.0, 9.0] and "retimed" not in raw["tasks"][0]["run"]
+
+
+def test_tasks_measured_by_different_runs_share_one_file_each_with_its_own_conditions():
+    raw = calibration.with_runs(_saved_run(0.5))
+    det = {"task": "det", "run": {"command": "python benchmarks/task_calibration.py --tasks det", "threads": 1}}
+    calibration.put_task(raw, det)
+    calibration.put_task(raw, {**raw["tasks"][0], "run": {"command": "second cls run", "threads": 2}})
+    assert [r["task"] for r in raw["tasks"]] == ["cls", "det"]
+    assert raw["tasks"][0]["run"]["command"] == "second cls run" and raw["tasks"][1] is det
+    assert calibration.with_runs(raw) == raw

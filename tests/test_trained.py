@@ -55,3 +55,21 @@ def test_architectures_differ():
     rng = np.random.default_rng(0)
     metrics = {evaluator.evaluate(space.sample(rng), Fidelity(2), seed=0).metric for _ in range(3)}
     assert len(metrics) > 1
+
+
+def test_every_training_on_a_task_uses_the_task_s_recipe_changes(monkeypatch):
+    import nasbench.trained as trained
+    from nasbench.training import Recipe
+
+    space, task = get_space("mobile"), get_task("cls")
+    monkeypatch.setattr(task, "recipe_changes", {"batch_size": 7, "lr": 0.005})
+    used = []
+    real_train = trained.train
+    monkeypatch.setattr(trained, "train", lambda *a, **k: used.append(a[5]) or real_train(*a, **k))
+    evaluator = TrainingEvaluator(space, task, latency=False)
+    assert evaluator.recipe == Recipe(batch_size=7, lr=0.005)
+    evaluator.evaluate(small_arch(space), TINY, seed=0)
+    evaluator.evaluate(small_arch(space), TINY, seed=0, split="test")
+    assert used == [Recipe(batch_size=7, lr=0.005)] * 2
+    # an explicit recipe (a calibration screen's) replaces the task's
+    assert TrainingEvaluator(space, task, recipe=Recipe(), latency=False).recipe == Recipe()

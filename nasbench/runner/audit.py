@@ -31,7 +31,7 @@ def seconds_per_mac(space_name: str, task_name: str) -> float:
     from nasbench.registry import SPACES
     from nasbench.tasks import get_task
     from nasbench.tasks.base import Split
-    from nasbench.training import Recipe, train
+    from nasbench.training import task_recipe, train
 
     space = SPACES.get(space_name)()
     task = get_task(task_name, splits=("train", "val"))
@@ -39,7 +39,7 @@ def seconds_per_mac(space_name: str, task_name: str) -> float:
     macs = count_macs(model, tuple(task.input_shape))
     if getattr(task, "trainable", True):
         data = task.split("train").subset(range(min(CALIBRATION_SAMPLES, len(task.split("train")))))
-        step = lambda: train(model, task, data, 1, 0, Recipe())  # noqa: E731
+        step = lambda: train(model, task, data, 1, 0, task_recipe(task))  # noqa: E731
     else:
         data = Split(torch.randn(CALIBRATION_SAMPLES, *task.input_shape, generator=torch.Generator().manual_seed(0)), {})
         optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)

@@ -85,6 +85,10 @@ class Task(abc.ABC):
     final_epochs: int
     #: Whether the task has data to train networks on (a tabular benchmark has none).
     trainable: ClassVar[bool] = True
+    #: Fields of the shared training recipe (``nasbench.training.Recipe``) this task sets otherwise,
+    #: e.g. a smaller batch where the training split is small. Every training on the task uses
+    #: them, in a search and in the final evaluation, whatever the strategy.
+    recipe_changes: ClassVar[Mapping[str, Any]] = {}
 
     def __init__(self, splits: Sequence[str] = SPLITS) -> None:
         self.splits = normalise_splits(splits)
