@@ -259,7 +259,7 @@ def test_the_task_view_lists_what_it_offers_and_hides_the_task():
     ctx, _, _ = search_context(space, {"det": get_task("det", SEARCH_SPLITS).evaluator(space)}, 1e15)
     view = ctx.network_task()
     assert isinstance(view, SearchView) and view is ctx.network_task()
-    assert (view.name, view.metric_name, view.search_epochs, view.final_epochs) == ("det", "mAP", 4, 16)
+    assert (view.name, view.metric_name, view.search_epochs, view.final_epochs) == ("det", "mAP", 6, 12)
     assert not hasattr(SearchView, "__getattr__")
     for hidden in ("_task", "evaluate_details", "detect", "__dict__", "task"):
         with pytest.raises(AttributeError):
