@@ -2,7 +2,8 @@
 
 Run: python benchmarks/task_calibration.py [--tasks cls,det,seg] [--archs 20] [--seeds 3]
                                           [--threads 1] [--raw PATH] [--doc PATH]
-     python benchmarks/task_calibration.py --from-raw PATH [--doc PATH]   (tables only, no training)
+     python benchmarks/task_calibration.py --from-raw PATH [--from-raw PATH ...] [--raw PATH] [--doc PATH]
+         (tables only, no training; several files are merged, and --raw saves the merge)
      python benchmarks/task_calibration.py --from-raw PATH --retime [--raw PATH] [--doc PATH]
          (the cost rows re-measured on this machine, e.g. once it is quiet; everything else as saved)
      python benchmarks/task_calibration.py --screen [--recipe batch_size=32 ...] [--search-epochs N] [--tasks cls]
@@ -340,7 +341,8 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3, help="search-fidelity seeds per architecture")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--raw", help="save every evaluation to this JSON file (rewritten after each task; its other tasks are kept)")
-    parser.add_argument("--from-raw", help="re-derive the tables from a --raw file instead of training")
+    parser.add_argument("--from-raw", action="append", default=[], metavar="PATH",
+                        help="re-derive the tables from --raw files instead of training (repeatable: a later file's tasks replace an earlier one's)")
     parser.add_argument("--doc", help="also write the tables to this markdown file")
     parser.add_argument("--retime", action="store_true",
                         help="with --from-raw: measure the reference's wall times of --tasks again on this machine (the cost rows)")
@@ -366,11 +368,14 @@ def main() -> None:
     command = "python benchmarks/task_calibration.py " + " ".join(sys.argv[1:])
     tasks = args.tasks.split(",")
     if args.from_raw:
-        raw = with_runs(json.loads(Path(args.from_raw).read_text()))
+        raw = {"tasks": []}
+        for path in args.from_raw:
+            for record in with_runs(json.loads(Path(path).read_text()))["tasks"]:
+                put_task(raw, record)
         if args.retime:
             retime(raw, command, tasks)
-            if args.raw:
-                Path(args.raw).write_text(json.dumps(raw, indent=1))
+        if args.raw:
+            Path(args.raw).write_text(json.dumps(raw, indent=1))
     else:
         raw = with_runs(json.loads(Path(args.raw).read_text())) if args.raw and Path(args.raw).exists() else {"tasks": []}
         run = {"command": command, "threads": args.threads, "started": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
