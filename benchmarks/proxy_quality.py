@@ -173,7 +173,7 @@ def measured_zen_vs_epoch(evaluator: TrainingEvaluator) -> float:
     zen_seconds = time.perf_counter() - start
     model = evaluator.space.build(arch, task)
     start = time.perf_counter()
-    train(model, task, task.split("train"), 1, SEED)
+    train(model, task, task.split("train"), 1, SEED, evaluator.recipe)
     return (time.perf_counter() - start) / zen_seconds
 
 

@@ -173,13 +173,15 @@ class _WeightAverage:
             p.copy_(avg)
 
 
-def train(model: nn.Module, task: Task, data: Split, epochs: int, seed: int, recipe: Recipe = Recipe()) -> int:
+def train(model: nn.Module, task: Task, data: Split, epochs: int, seed: int, recipe: Recipe | None = None) -> int:
     """Train ``model`` in place for ``epochs`` epochs; returns the number of samples processed. Raises ``Diverged``.
 
+    ``recipe`` None: the task's (``task_recipe``).
     The schedule spans ``recipe.epochs`` (``epochs`` when None): with ``epochs`` below it, the
     training is that schedule stopped early. ``ConfigError`` when ``epochs`` exceeds the schedule
     or the recipe mixes labels on a task that has no class labels.
     """
+    recipe = task_recipe(task) if recipe is None else recipe
     total = epochs if recipe.epochs is None else recipe.epochs
     if epochs > total:
         raise ConfigError(f"cannot train {epochs} epochs of a {total}-epoch schedule")

@@ -73,3 +73,14 @@ def test_every_training_on_a_task_uses_the_task_s_recipe_changes(monkeypatch):
     assert used == [Recipe(batch_size=7, lr=0.005)] * 2
     # an explicit recipe (a calibration screen's) replaces the task's
     assert TrainingEvaluator(space, task, recipe=Recipe(), latency=False).recipe == Recipe()
+
+
+def test_train_without_a_recipe_trains_with_the_task_s(monkeypatch):
+    from nasbench.training import Recipe, train
+
+    space, task = get_space("mobile"), get_task("cls")
+    monkeypatch.setattr(task, "recipe_changes", {"batch_size": 7})
+    data = task.split("train").subset(range(15))
+    # batches of 7 leave a last batch of one sample, which training skips; batches of 64 take all 15
+    assert train(space.build(small_arch(space), task), task, data, 1, 0) == 14
+    assert train(space.build(small_arch(space), task), task, data, 1, 0, Recipe()) == 15
