@@ -61,18 +61,19 @@ class _FakeEvaluator:
 
 
 def _saved_run(metric: float) -> dict:
-    """A file as written before records carried their run's conditions (they sit at the top level)."""
-    return {"command": "python benchmarks/task_calibration.py --tasks cls", "threads": 1, "load_before": [3.0, 3.0, 3.0],
-            "load_after": [3.0, 3.0, 3.0],
-            "tasks": [{"task": "cls", "reference": {"arch": "mobile:" + "-".join(["1"] * 32), "search_seconds": [9.0, 9.0, 9.0],
-                                                    "final": {"metric": metric, "seconds": 30.0}}}]}
+    """A --raw file of one task, with the conditions of the run that measured it."""
+    run = {"command": "python benchmarks/task_calibration.py --tasks cls", "threads": 1, "load_before": [3.0, 3.0, 3.0],
+           "load_after": [3.0, 3.0, 3.0]}
+    return {"tasks": [{"task": "cls", "run": run,
+                       "reference": {"arch": "mobile:" + "-".join(["1"] * 32), "search_seconds": [9.0, 9.0, 9.0],
+                                     "final": {"metric": metric, "seconds": 30.0}}}]}
 
 
 def test_retime_replaces_only_the_cost_rows_and_says_so(monkeypatch):
     monkeypatch.setattr(calibration, "TrainingEvaluator", _FakeEvaluator)
     monkeypatch.setattr(calibration, "time_reference",
                         lambda evaluator, reference: {"search_seconds": [2.0, 2.1, 2.2], "final": {"metric": 0.5, "seconds": 8.0}})
-    raw = calibration.with_runs(_saved_run(0.5))
+    raw = _saved_run(0.5)
     calibration.retime(raw, "python benchmarks/task_calibration.py --from-raw r.json --retime")
     record = raw["tasks"][0]
     assert record["reference"]["search_seconds"] == [2.0, 2.1, 2.2] and record["reference"]["final"]["seconds"] == 8.0
@@ -85,7 +86,7 @@ def test_retime_refuses_a_saved_run_of_other_code_or_data(monkeypatch):
     monkeypatch.setattr(calibration, "TrainingEvaluator", _FakeEvaluator)
     monkeypatch.setattr(calibration, "time_reference",
                         lambda evaluator, reference: {"search_seconds": [2.0, 2.0, 2.0], "final": {"metric": 0.6, "seconds": 8.0}})
-    raw = calibration.with_runs(_saved_run(0.5))
+    raw = _saved_run(0.5)
     with pytest.raises(SystemExit, match="differs from the saved"):
         calibration.retime(raw, "cmd")
     assert raw["tasks"][0]["reference"]["search_seconds"] == [9.0, 9.0, 9.0]
@@ -94,10 +95,9 @@ def test_retime_refuses_a_saved_run_of_other_code_or_data(monkeypatch):
 
 
 def test_tasks_measured_by_different_runs_share_one_file_each_with_its_own_conditions():
-    raw = calibration.with_runs(_saved_run(0.5))
+    raw = _saved_run(0.5)
     det = {"task": "det", "run": {"command": "python benchmarks/task_calibration.py --tasks det", "threads": 1}}
     calibration.put_task(raw, det)
     calibration.put_task(raw, {**raw["tasks"][0], "run": {"command": "second cls run", "threads": 2}})
     assert [r["task"] for r in raw["tasks"]] == ["cls", "det"]
     assert raw["tasks"][0]["run"]["command"] == "second cls run" and raw["tasks"][1] is det
-    assert calibration.with_runs(raw) == raw
